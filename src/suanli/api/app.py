@@ -1,0 +1,70 @@
+"""The FastAPI application: ``create_app(db)`` wires routers, errors and the queue."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from suanli import __version__
+from suanli.api import errors
+from suanli.api.context import AppState
+from suanli.api.queue import Ticker
+from suanli.api.routers import capacity, leases, orgs, reports, requests, wallet
+from suanli.kit.clock import Clock, SystemClock
+from suanli.settings import Settings
+from suanli.store import Database
+
+DESCRIPTION = """
+suanli (算力) pools the spare accelerators of many computing centers and rents them by
+the card-hour. Authenticate with an API key: `Authorization: Bearer sk_...`.
+Money is integer fen (¥1 = 100 fen). Creates accept an `Idempotency-Key` header.
+Errors are `{"error": {"code": ..., "message": ...}}` with a 4xx status.
+"""
+
+
+def create_app(
+    db: Database,
+    *,
+    clock: Clock | None = None,
+    settings: Settings | None = None,
+    tick_seconds: float | None = None,
+) -> FastAPI:
+    """The API over ``db``. ``tick_seconds`` starts a periodic queue pass (servers only)."""
+    state = AppState(db=db, clock=clock or SystemClock(), settings=settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        ticker = Ticker(state, tick_seconds) if tick_seconds else None
+        if ticker:
+            ticker.start()
+        try:
+            yield
+        finally:
+            if ticker:
+                ticker.stop()
+
+    app = FastAPI(
+        title="suanli",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.suanli = state
+    errors.install(app)
+    for module in (orgs, capacity, requests, leases, wallet, reports):
+        app.include_router(module.router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        with db.transaction() as session:
+            session.connection().exec_driver_sql("SELECT 1")
+        return {"status": "ok", "version": __version__, "database": db.dialect}
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

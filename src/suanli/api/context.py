@@ -1,0 +1,132 @@
+"""What every endpoint needs: the database, the clock, the settings, the caller.
+
+Endpoints run their work inside :meth:`Context.run` (reads) or :meth:`Context.create`
+(creates, honouring ``Idempotency-Key``): one transaction that commits before the
+response is built, or rolls back entirely on any error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from suanli.kit.clock import Clock
+from suanli.kit.errors import IdempotencyConflictError
+from suanli.orgs.auth import Principal
+from suanli.orgs.service import authenticate
+from suanli.settings import Settings
+from suanli.store import Database
+from suanli.store.models import IdempotencyRecord
+
+T = TypeVar("T")
+
+bearer = HTTPBearer(auto_error=False, description="An API key: sk_...")
+
+
+@dataclass(frozen=True, slots=True)
+class AppState:
+    db: Database
+    clock: Clock
+    settings: Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    state: AppState
+    key: str | None
+    idempotency_key: str | None
+    method: str
+    path: str
+
+    @property
+    def db(self) -> Database:
+        return self.state.db
+
+    def run(self, work: Callable[[Session, Principal], T]) -> T:
+        """Authenticate and run ``work`` in one transaction."""
+        with self.db.transaction() as session:
+            principal = authenticate(session, self.key)
+            return work(session, principal)
+
+    def create(
+        self, body: BaseModel | None, work: Callable[[Session, Principal], BaseModel]
+    ) -> JSONResponse:
+        """Run a create once per ``Idempotency-Key``; a retry gets the first answer."""
+        if self.idempotency_key is None:
+            result = self.run(work)
+            return JSONResponse(result.model_dump(mode="json"), status_code=201)
+        digest = hashlib.sha256(
+            json.dumps(
+                body.model_dump(mode="json") if body is not None else None, sort_keys=True
+            ).encode()
+        ).hexdigest()
+        try:
+            with self.db.transaction() as session:
+                principal = authenticate(session, self.key)
+                stored = self._stored(session, principal.org_id, digest)
+                if stored is not None:
+                    return stored
+                content = work(session, principal).model_dump(mode="json")
+                session.add(
+                    IdempotencyRecord(
+                        org_id=principal.org_id,
+                        key=self.idempotency_key,
+                        method=self.method,
+                        path=self.path,
+                        body_hash=digest,
+                        status_code=201,
+                        response=json.dumps(content),
+                        created_at=self.state.clock.now(),
+                    )
+                )
+                session.flush()
+        except IntegrityError:
+            # A concurrent call with the same key won the race: answer with its result.
+            with self.db.transaction() as session:
+                principal = authenticate(session, self.key)
+                stored = self._stored(session, principal.org_id, digest)
+                if stored is None:
+                    raise
+                return stored
+        return JSONResponse(content, status_code=201)
+
+    def _stored(self, session: Session, org_id: int, digest: str) -> JSONResponse | None:
+        record = session.scalars(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.org_id == org_id,
+                IdempotencyRecord.key == self.idempotency_key,
+            )
+        ).first()
+        if record is None:
+            return None
+        if (record.method, record.path, record.body_hash) != (self.method, self.path, digest):
+            raise IdempotencyConflictError(
+                f"Idempotency-Key {self.idempotency_key!r} was used for a different request"
+            )
+        return JSONResponse(json.loads(record.response), status_code=record.status_code)
+
+
+def get_context(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+) -> Context:
+    state: AppState = request.app.state.suanli
+    key = credentials.credentials if credentials is not None else None
+    if key is None and (raw := request.headers.get("Authorization")):
+        key = raw  # a non-Bearer header: authenticate() explains what is wrong
+    return Context(state, key, idempotency_key, request.method, request.url.path)
+
+
+Ctx = Annotated[Context, Depends(get_context)]

@@ -1,0 +1,57 @@
+"""Buyers' requests: submit, list, read, cancel."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, BackgroundTasks, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from suanli.api.context import Ctx
+from suanli.api.queue import schedule_placement
+from suanli.exchange.schemas import EndIn, RequestIn, RequestOut
+from suanli.exchange.service import Exchange
+from suanli.exchange.views import request_out, requests_out
+from suanli.orgs.auth import Principal
+from suanli.vocab import RequestStatus
+
+router = APIRouter(prefix="/v1/requests", tags=["requests"])
+
+
+def _ex(ctx: Ctx, session: Session, principal: Principal) -> Exchange:
+    return Exchange(session, ctx.state.clock, ctx.state.settings, principal)
+
+
+@router.post("", status_code=201, response_model=RequestOut)
+def submit(body: RequestIn, ctx: Ctx) -> JSONResponse:
+    """Submit a request; it is placed at once if it fits, else queued with reasons."""
+
+    def work(session: Session, principal: Principal) -> RequestOut:
+        return request_out(session, _ex(ctx, session, principal).submit(body))
+
+    return ctx.create(body, work)
+
+
+@router.get("", response_model=list[RequestOut])
+def listing(
+    ctx: Ctx,
+    status: RequestStatus | None = None,
+    limit: int = Query(default=200, ge=1, le=5000),
+) -> list[RequestOut]:
+    return ctx.run(
+        lambda s, p: requests_out(s, _ex(ctx, s, p).list_requests(status=status, limit=limit))
+    )
+
+
+@router.get("/{request_id}", response_model=RequestOut)
+def get(request_id: int, ctx: Ctx) -> RequestOut:
+    return ctx.run(lambda s, p: request_out(s, _ex(ctx, s, p).get_request(request_id)))
+
+
+@router.post("/{request_id}/cancel", response_model=RequestOut)
+def cancel(
+    request_id: int, ctx: Ctx, background: BackgroundTasks, body: EndIn | None = None
+) -> RequestOut:
+    reason = body.reason if body and body.reason else "cancelled by the buyer"
+    out = ctx.run(lambda s, p: request_out(s, _ex(ctx, s, p).cancel(request_id, reason)))
+    schedule_placement(background, ctx.state)
+    return out

@@ -1,0 +1,1 @@
+"""Centers and node pools: the supply side of the exchange."""

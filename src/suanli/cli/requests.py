@@ -1,0 +1,197 @@
+"""``suanli request ...``: buyers submit, list, read and cancel requests for cards."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from suanli.cli import output, parse
+from suanli.cli.context import client
+from suanli.cli.errors import CliError
+from suanli.exchange.schemas import LeaseOut, RequestIn, RequestOut
+from suanli.vocab import RequestStatus
+
+app = typer.Typer(help="Requests for accelerator cards (buyers).")
+
+REQUEST_COLUMNS = (
+    *(">id", "status", ">cards", "models", "provinces", ">for", ">max per card-h", ">lease"),
+    "submitted",
+)
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def shape(request: RequestOut) -> str:
+    """``16 cards (2 x 8, infiniband)`` or ``4 cards``."""
+    if request.cards_per_node is None:
+        return f"{request.cards} cards"
+    nodes = request.cards // request.cards_per_node
+    fabric = f", {request.inter_node}" if request.inter_node else ""
+    return f"{request.cards} cards ({nodes} x {request.cards_per_node}{fabric})"
+
+
+def show_request(request: RequestOut, lease: LeaseOut | None = None) -> None:
+    pairs: list[tuple[str, object]] = [
+        ("status", output.status(request.status)),
+        ("shape", shape(request)),
+        ("models", output.joined(request.accepted_models)),
+        ("provinces", output.joined(request.provinces)),
+        ("duration", output.duration(request.duration_s)),
+        ("max price", output.per_card_hour(request.max_price_fen)),
+    ]
+    if request.min_memory_gb is not None:
+        pairs.append(("min memory", f"{request.min_memory_gb} GB"))
+    if request.min_tflops is not None:
+        pairs.append(("min TFLOPS", request.min_tflops))
+    if request.earliest_start is not None:
+        pairs.append(("not before", output.when(request.earliest_start)))
+    if request.interruptible:
+        pairs.append(("interruptible", "yes"))
+    pairs.append(("lease", request.lease_id))
+    if lease is not None:
+        pairs.extend(
+            [
+                ("placed at", f"center {lease.center_id}, pool {lease.pool_id} ({lease.model})"),
+                ("price", output.per_card_hour(lease.price_fen)),
+                ("escrow held", output.money(lease.hold_fen)),
+            ]
+        )
+    pairs += [
+        ("submitted", output.when(request.created_at)),
+        ("updated", output.when(request.updated_at)),
+    ]
+    output.details(f"request {request.id}", pairs)
+    if request.status is RequestStatus.QUEUED or request.reasons:
+        output.bullets(
+            "why it waits" if request.status is RequestStatus.QUEUED else "reasons", request.reasons
+        )
+    output.bullets("nearest offers", request.nearest)
+
+
+@app.command("submit")
+def submit(
+    cards: Annotated[int, typer.Option("--cards", help="Number of accelerator cards.")],
+    hours: Annotated[float | None, typer.Option("--hours", help="How long, in hours.")] = None,
+    duration_s: Annotated[
+        int | None, typer.Option("--duration-s", help="How long, in seconds.")
+    ] = None,
+    models: Annotated[
+        list[str] | None,
+        typer.Option("--model", help="An accepted accelerator model (repeatable; default any)."),
+    ] = None,
+    cards_per_node: Annotated[
+        int | None, typer.Option("--cards-per-node", help="Gang: this many cards on each node.")
+    ] = None,
+    inter: Annotated[
+        str | None, typer.Option("--inter", help="Gang fabric at least: ethernet|roce|infiniband")
+    ] = None,
+    min_memory_gb: Annotated[
+        int | None, typer.Option("--min-memory-gb", help="Memory per card, GB.")
+    ] = None,
+    min_tflops: Annotated[
+        str | None, typer.Option("--min-tflops", help="Dense FP16 TFLOPS per card.")
+    ] = None,
+    provinces: Annotated[
+        list[str] | None, typer.Option("--province", help="Allowed province (repeatable).")
+    ] = None,
+    regions: Annotated[
+        list[str] | None, typer.Option("--region", help="Allowed region (repeatable).")
+    ] = None,
+    max_price: Annotated[
+        str | None, typer.Option("--max-price", help="Yuan per card-hour at most.")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--start", help="Not before this ISO 8601 time (UTC if no zone).")
+    ] = None,
+    interruptible: Annotated[
+        bool, typer.Option("--interruptible", help="May be preempted by on-demand work.")
+    ] = False,
+    as_json: Json = False,
+) -> None:
+    """Ask for cards: placed at once if they fit, else queued with the reasons."""
+    body = RequestIn(
+        cards=parse.at_least(cards, 1, "--cards"),
+        cards_per_node=parse.optional_at_least(cards_per_node, 1, "--cards-per-node"),
+        inter_node=inter,
+        accepted_models=models or [],
+        min_memory_gb=parse.optional_at_least(min_memory_gb, 1, "--min-memory-gb"),
+        min_tflops=parse.optional_decimal(min_tflops, "--min-tflops"),
+        provinces=provinces or [],
+        regions=regions or [],
+        max_price_fen=parse.optional_fen(max_price, "--max-price"),
+        duration_s=parse.duration_s(hours, duration_s),
+        earliest_start=parse.optional_instant(start, "--start"),
+        interruptible=interruptible,
+    )
+    with client() as api:
+        request = api.submit_request(body)
+        lease = api.get_lease(request.lease_id) if request.lease_id and not as_json else None
+    if as_json:
+        output.emit_json(request)
+    else:
+        show_request(request, lease)
+
+
+@app.command("list")
+def list_requests(
+    request_status: Annotated[
+        RequestStatus | None, typer.Option("--status", help="Only this status.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many, newest first.")] = 200,
+    as_json: Json = False,
+) -> None:
+    """List your requests (all, for the operator), newest first."""
+    with client() as api:
+        found = api.list_requests(request_status, parse.at_least(limit, 1, "--limit"))
+    found.sort(key=lambda r: r.id, reverse=True)
+    if as_json:
+        output.emit_json(found)
+        return
+    output.table(
+        REQUEST_COLUMNS,
+        [
+            (
+                r.id,
+                output.status(r.status),
+                r.cards,
+                output.joined(r.accepted_models),
+                output.joined(r.provinces),
+                output.duration(r.duration_s),
+                output.money(r.max_price_fen),
+                r.lease_id,
+                output.when(r.created_at),
+            )
+            for r in found
+        ],
+    )
+
+
+@app.command("show")
+def show(
+    request_id: Annotated[int, typer.Argument(metavar="REQUEST_ID", help="Request id.")],
+    as_json: Json = False,
+) -> None:
+    """Show a request, with its reasons and nearest offers while it waits."""
+    with client() as api:
+        request = api.get_request(request_id)
+    if as_json:
+        output.emit_json(request)
+    else:
+        show_request(request)
+
+
+@app.command("cancel")
+def cancel(
+    request_id: Annotated[int, typer.Argument(metavar="REQUEST_ID", help="Request id.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept with the request).")] = "",
+    as_json: Json = False,
+) -> None:
+    """Withdraw a request; a live lease ends and only metered use is charged."""
+    if len(reason) > 500:
+        raise CliError("--reason is limited to 500 characters")
+    with client() as api:
+        request = api.cancel_request(request_id, reason)
+    if as_json:
+        output.emit_json(request)
+    else:
+        show_request(request)

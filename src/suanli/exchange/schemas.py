@@ -1,0 +1,139 @@
+"""API shapes for requests, leases and usage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from suanli.vocab import LeaseStatus, RequestStatus
+
+MAX_DURATION_S = 366 * 24 * 3600
+
+
+class RequestIn(BaseModel):
+    """What a buyer wants: how many cards, of what, where, for how long, at what price."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cards: int = Field(ge=1, le=100_000, description="number of accelerator cards")
+    cards_per_node: int | None = Field(
+        default=None, ge=1, le=64, description="gang: this many cards on each of several nodes"
+    )
+    inter_node: str | None = Field(
+        default=None, description="gang fabric at least: ethernet|roce|infiniband"
+    )
+    accepted_models: list[str] = Field(default_factory=list, max_length=32)
+    min_memory_gb: int | None = Field(default=None, ge=1, le=4096)
+    min_tflops: Decimal | None = Field(default=None, gt=0, le=100_000)
+    provinces: list[str] = Field(default_factory=list, max_length=40)
+    regions: list[str] = Field(default_factory=list, max_length=10)
+    max_price_fen: int | None = Field(default=None, gt=0, description="cap per card-hour, fen")
+    duration_s: int = Field(gt=0, le=MAX_DURATION_S, description="how long the cards are needed")
+    earliest_start: AwareDatetime | None = None
+    interruptible: bool = False
+
+    @model_validator(mode="after")
+    def _shape(self) -> RequestIn:
+        if self.cards_per_node is not None and self.cards % self.cards_per_node:
+            raise ValueError(
+                f"cards ({self.cards}) must be a multiple of cards_per_node ({self.cards_per_node})"
+            )
+        if self.inter_node is not None and self.cards_per_node in (None, self.cards):
+            raise ValueError("inter_node applies only to gangs (cards_per_node < cards)")
+        return self
+
+
+class RequestOut(BaseModel):
+    id: int
+    buyer_id: int
+    cards: int
+    cards_per_node: int | None
+    inter_node: str | None
+    accepted_models: list[str]
+    min_memory_gb: int | None
+    min_tflops: Decimal | None
+    provinces: list[str]
+    max_price_fen: int | None
+    duration_s: int
+    earliest_start: datetime | None
+    interruptible: bool
+    status: RequestStatus
+    reasons: list[str]
+    nearest: list[str]
+    lease_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AllocationOut(BaseModel):
+    node_id: int
+    cards: int
+
+
+class TransitionOut(BaseModel):
+    from_status: LeaseStatus | None
+    to_status: LeaseStatus
+    at: datetime
+    reason: str
+
+
+class LeaseOut(BaseModel):
+    id: int
+    request_id: int
+    buyer_id: int
+    provider_id: int
+    center_id: int
+    pool_id: int
+    model: str
+    cards: int
+    duration_s: int
+    price_fen: int
+    hold_fen: int
+    charged_fen: int
+    usage_card_seconds: int
+    status: LeaseStatus
+    placed_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None
+    allocations: list[AllocationOut]
+    transitions: list[TransitionOut]
+
+
+class UsageIn(BaseModel):
+    """Metered use of a lease over a period, as the center measured it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    card_seconds: int = Field(ge=0)
+    period_start: AwareDatetime
+    period_end: AwareDatetime
+    external_id: str | None = Field(
+        default=None, max_length=100, description="the meter's id; resending it is a no-op"
+    )
+    source: str = Field(default="agent", max_length=32)
+
+    @model_validator(mode="after")
+    def _period(self) -> UsageIn:
+        if self.period_end < self.period_start:
+            raise ValueError("period_end is before period_start")
+        return self
+
+
+class UsageOut(BaseModel):
+    id: int
+    lease_id: int
+    external_id: str
+    card_seconds: int
+    period_start: datetime
+    period_end: datetime
+    source: str
+    charge_transaction_id: int | None
+
+
+class EndIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="", max_length=500)

@@ -1,0 +1,364 @@
+"""Requests and leases for one caller inside one transaction.
+
+Placement (``try_place``), in numbered steps:
+
+1. Snapshot the free capacity of active pools (one query) and ask the engine.
+2. Nothing fits: store the engine's reasons and nearest offers; the request stays queued.
+3. Reserve the chosen cards with conditional UPDATEs in node-id order. If another
+   transaction took them first, roll back to the savepoint and start again (bounded).
+4. Create the lease (pending), hold escrow for cards x duration x price, and move the
+   lease to placed. A short wallet rolls the savepoint back and queues the request with
+   the reason.
+
+Lock order everywhere: request row -> lease row -> node rows (by id) -> accounts (by id).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from suanli.engine import Engine, Placement
+from suanli.exchange.schemas import RequestIn, UsageIn
+from suanli.exchange.snapshot import SnapshotCache, demand_of
+from suanli.exchange.validation import validate_request
+from suanli.kit.clock import Clock
+from suanli.kit.errors import ConflictError, NotFoundError, PaymentRequiredError, ValidationError
+from suanli.kit.money import usage_cost_fen
+from suanli.ledger import Ledger
+from suanli.orgs.auth import Principal, Scope
+from suanli.settings import Settings
+from suanli.store import capacity_repo, work_repo
+from suanli.store.models import Lease, LeaseAllocation, LeaseTransition, Request, UsageRecord
+from suanli.vocab import LeaseStatus, OrgRole, RequestStatus
+
+ENGINE = Engine()
+
+ALLOWED: dict[LeaseStatus, frozenset[LeaseStatus]] = {
+    LeaseStatus.PENDING: frozenset({LeaseStatus.PLACED, LeaseStatus.CANCELLED, LeaseStatus.FAILED}),
+    LeaseStatus.PLACED: frozenset(
+        {LeaseStatus.RUNNING, LeaseStatus.CANCELLED, LeaseStatus.FAILED, LeaseStatus.PREEMPTED}
+    ),
+    LeaseStatus.RUNNING: frozenset(
+        {LeaseStatus.COMPLETED, LeaseStatus.FAILED, LeaseStatus.CANCELLED, LeaseStatus.PREEMPTED}
+    ),
+}
+
+
+class Exchange:
+    """The demand side and lease life cycle. ``principal`` None = the exchange itself."""
+
+    def __init__(
+        self,
+        session: Session,
+        clock: Clock,
+        settings: Settings,
+        principal: Principal | None = None,
+        engine: Engine = ENGINE,
+        cache: SnapshotCache | None = None,
+    ) -> None:
+        self.session = session
+        self.clock = clock
+        self.settings = settings
+        self.principal = principal
+        self.engine = engine
+        self.cache = cache
+        self.ledger = Ledger(session, clock)
+
+    # -- who may see what ---------------------------------------------------------------
+    def _require(self, scope: Scope) -> None:
+        if self.principal is not None:
+            self.principal.require(scope)
+
+    def _sees_request(self, request: Request) -> bool:
+        p = self.principal
+        return p is None or p.is_operator or request.buyer_id == p.org_id
+
+    def _sees_lease(self, lease: Lease) -> bool:
+        p = self.principal
+        return p is None or p.is_operator or p.org_id in (lease.buyer_id, lease.provider_id)
+
+    def _buyer_id(self) -> int:
+        if self.principal is None or self.principal.role is not OrgRole.BUYER:
+            raise ValidationError("only a buyer organization can submit requests")
+        return self.principal.org_id
+
+    # -- requests -----------------------------------------------------------------------
+    def submit(self, data: RequestIn, *, cache: SnapshotCache | None = None) -> Request:
+        """Store a request and try to place it at once."""
+        self._require(Scope.REQUESTS_WRITE)
+        buyer_id = self._buyer_id()
+        fields = validate_request(data)
+        now = self.clock.now()
+        request = Request(
+            buyer_id=buyer_id,
+            status=RequestStatus.QUEUED,
+            reasons=[],
+            nearest=[],
+            created_at=now,
+            updated_at=now,
+            **fields,
+        )
+        self.session.add(request)
+        self.session.flush()
+        self.try_place(request, cache=cache)
+        return request
+
+    def get_request(self, request_id: int, *, lock: bool = False) -> Request:
+        self._require(Scope.REQUESTS_READ)
+        request = work_repo.request(self.session, request_id, lock=lock)
+        if request is None or not self._sees_request(request):
+            raise NotFoundError("request", request_id)
+        return request
+
+    def list_requests(
+        self, status: RequestStatus | None = None, limit: int = 1000
+    ) -> list[Request]:
+        self._require(Scope.REQUESTS_READ)
+        p = self.principal
+        buyer = None if p is None or p.is_operator else p.org_id
+        return work_repo.requests(self.session, buyer_id=buyer, status=status, limit=limit)
+
+    def cancel(self, request_id: int, reason: str = "cancelled by the buyer") -> Request:
+        """Withdraw a request; a live lease ends, paying only for metered use."""
+        self._require(Scope.REQUESTS_WRITE)
+        request = self.get_request(request_id, lock=True)
+        if request.status in (RequestStatus.CANCELLED, RequestStatus.FINISHED):
+            raise ConflictError(f"request {request_id} is already {request.status}")
+        lease = work_repo.live_lease_of(self.session, request.id)
+        if lease is not None:
+            self._end(
+                work_repo.lease(self.session, lease.id, lock=True) or lease,
+                LeaseStatus.CANCELLED,
+                reason,
+            )
+        request.status = RequestStatus.CANCELLED
+        request.reasons = [reason]
+        request.updated_at = self.clock.now()
+        return request
+
+    # -- placement ----------------------------------------------------------------------
+    def try_place(self, request: Request, *, cache: SnapshotCache | None = None) -> Lease | None:
+        """Place a queued request if it fits now (see the module docstring)."""
+        now = self.clock.now()
+        if request.status is not RequestStatus.QUEUED:
+            return None
+        if request.earliest_start is not None and request.earliest_start > now:
+            self._queue(request, [f"not before {request.earliest_start.isoformat()}"], [])
+            return None
+        demand = demand_of(request)
+        cache = cache or self.cache or SnapshotCache()
+        for _attempt in range(self.settings.place_attempts):
+            snap = cache.get(self.session)
+            result = self.engine.place(snap, demand)
+            if not isinstance(result, Placement):
+                self._queue(request, list(result.reasons), list(result.nearest))
+                return None
+            savepoint = self.session.begin_nested()
+            if not all(
+                capacity_repo.take_cards(self.session, a.node_id, a.cards)
+                for a in sorted(result.allocations, key=lambda a: a.node_id)
+            ):
+                savepoint.rollback()
+                cache.invalidate()  # someone took the cards: look again
+                continue
+            try:
+                lease = self._open_lease(request, result)
+            except PaymentRequiredError as exc:
+                savepoint.rollback()
+                self._queue(request, [exc.message], [])
+                return None
+            savepoint.commit()
+            self.engine.reserve(snap, result)
+            request.status = RequestStatus.PLACED
+            request.reasons = []
+            request.nearest = []
+            request.updated_at = now
+            return lease
+        self._queue(request, ["capacity changed while placing; it will be tried again"], [])
+        return None
+
+    def _queue(self, request: Request, reasons: list[str], nearest: list[str]) -> None:
+        if request.reasons != reasons or request.nearest != nearest:
+            request.reasons = reasons
+            request.nearest = nearest
+            request.updated_at = self.clock.now()
+
+    def _open_lease(self, request: Request, placement: Placement) -> Lease:
+        found = capacity_repo.pool_with_center(self.session, placement.pool_id)
+        if found is None:  # pragma: no cover - the snapshot came from these rows
+            raise NotFoundError("pool", placement.pool_id)
+        pool, center = found
+        now = self.clock.now()
+        hold = usage_cost_fen(request.cards * request.duration_s, placement.price_fen)
+        lease = Lease(
+            request_id=request.id,
+            buyer_id=request.buyer_id,
+            provider_id=center.provider_id,
+            center_id=center.id,
+            pool_id=pool.id,
+            model=pool.model,
+            cards=placement.cards,
+            duration_s=request.duration_s,
+            price_fen=placement.price_fen,
+            hold_fen=hold,
+            charged_fen=0,
+            status=LeaseStatus.PENDING,
+            placed_at=now,
+        )
+        self.session.add(lease)
+        self.session.flush()
+        self.session.add_all(
+            LeaseAllocation(lease_id=lease.id, node_id=a.node_id, cards=a.cards)
+            for a in placement.allocations
+        )
+        self.session.add(
+            LeaseTransition(
+                lease_id=lease.id,
+                from_status=None,
+                to_status=LeaseStatus.PENDING,
+                at=now,
+                reason=f"engine placed on {len(placement.allocations)} node(s), score "
+                f"{placement.score}",
+            )
+        )
+        if hold:
+            self.ledger.hold(request.buyer_id, hold, lease_id=lease.id)
+        self._transition(lease, LeaseStatus.PLACED, "escrow held")
+        return lease
+
+    # -- leases -------------------------------------------------------------------------
+    def get_lease(self, lease_id: int, *, lock: bool = False) -> Lease:
+        lease = work_repo.lease(self.session, lease_id, lock=lock)
+        if lease is None or not self._sees_lease(lease):
+            raise NotFoundError("lease", lease_id)
+        return lease
+
+    def list_leases(
+        self,
+        status: LeaseStatus | None = None,
+        center_id: int | None = None,
+        limit: int = 1000,
+    ) -> list[Lease]:
+        p = self.principal
+        if p is None or p.is_operator:
+            return work_repo.leases(self.session, status=status, center_id=center_id, limit=limit)
+        if p.role is OrgRole.PROVIDER:
+            return work_repo.leases(
+                self.session, provider_id=p.org_id, status=status, center_id=center_id, limit=limit
+            )
+        return work_repo.leases(
+            self.session, buyer_id=p.org_id, status=status, center_id=center_id, limit=limit
+        )
+
+    def _operated_lease(self, lease_id: int) -> Lease:
+        """A lease the caller operates: the provider of its center (or the operator)."""
+        self._require(Scope.LEASES_OPERATE)
+        lease = self.get_lease(lease_id, lock=True)
+        p = self.principal
+        if p is not None and not p.is_operator and lease.provider_id != p.org_id:
+            raise NotFoundError("lease", lease_id)
+        return lease
+
+    def _transition(self, lease: Lease, to: LeaseStatus, reason: str) -> None:
+        if to not in ALLOWED.get(lease.status, frozenset()):
+            raise ConflictError(f"lease {lease.id} is {lease.status}; it cannot become {to}")
+        self.session.add(
+            LeaseTransition(
+                lease_id=lease.id,
+                from_status=lease.status,
+                to_status=to,
+                at=self.clock.now(),
+                reason=reason,
+            )
+        )
+        lease.status = to
+
+    def start(self, lease_id: int, reason: str = "started at the center") -> Lease:
+        lease = self._operated_lease(lease_id)
+        self._transition(lease, LeaseStatus.RUNNING, reason)
+        lease.started_at = self.clock.now()
+        return lease
+
+    def record_usage(self, lease_id: int, data: UsageIn) -> UsageRecord:
+        """Store metered use; the same ``external_id`` twice is one record."""
+        lease = self._operated_lease(lease_id)
+        if data.external_id is not None:
+            found = work_repo.usage_by_external_id(self.session, lease.id, data.external_id)
+            if found is not None:
+                if found.card_seconds != data.card_seconds:
+                    raise ConflictError(
+                        f"usage {data.external_id!r} was already reported with "
+                        f"{found.card_seconds} card-seconds"
+                    )
+                return found
+        if lease.status is not LeaseStatus.RUNNING or lease.started_at is None:
+            raise ConflictError(f"lease {lease.id} is {lease.status}; usage needs a running lease")
+        span = (data.period_end - data.period_start).total_seconds()
+        if data.card_seconds > lease.cards * span:
+            raise ValidationError(
+                f"{data.card_seconds} card-seconds is more than {lease.cards} cards can use "
+                f"in {span:g} s"
+            )
+        if data.period_start < lease.started_at or data.period_end > self.clock.now():
+            raise ValidationError("the usage period must lie between the lease's start and now")
+        total = work_repo.usage_total(self.session, lease.id) + data.card_seconds
+        if total > lease.cards * lease.duration_s:
+            raise ValidationError(
+                f"usage would reach {total} card-seconds, more than the lease's "
+                f"{lease.cards * lease.duration_s}"
+            )
+        record = UsageRecord(
+            lease_id=lease.id,
+            external_id=data.external_id or f"auto-{self.clock.now().timestamp():.6f}",
+            card_seconds=data.card_seconds,
+            period_start=data.period_start,
+            period_end=data.period_end,
+            source=data.source,
+            recorded_at=self.clock.now(),
+        )
+        self.session.add(record)
+        self.session.flush()
+        return record
+
+    def complete(self, lease_id: int, reason: str = "completed") -> Lease:
+        lease = self._operated_lease(lease_id)
+        self._end(lease, LeaseStatus.COMPLETED, reason or "completed")
+        return lease
+
+    def fail(self, lease_id: int, reason: str) -> Lease:
+        lease = self._operated_lease(lease_id)
+        self._end(lease, LeaseStatus.FAILED, reason or "failed at the center")
+        return lease
+
+    def _end(self, lease: Lease, status: LeaseStatus, reason: str) -> None:
+        """Close a live lease: free its cards, charge metered use, release the rest."""
+        self._transition(lease, status, reason)
+        freed = [(a.node_id, a.cards) for a in work_repo.allocations(self.session, lease.id)]
+        for node_id, cards in freed:
+            capacity_repo.return_cards(self.session, node_id, cards)
+        if self.cache is not None:
+            self.cache.release(freed)
+        used = work_repo.usage_total(self.session, lease.id)
+        charge = min(usage_cost_fen(used, lease.price_fen), lease.hold_fen)
+        capture_id = None
+        if charge:
+            capture = self.ledger.capture(
+                lease.buyer_id, lease.provider_id, charge, self.settings.fee_rate, lease_id=lease.id
+            )
+            capture_id = capture.transaction_id
+        work_repo.mark_usage_charged(self.session, lease.id, capture_id)
+        if lease.hold_fen - charge:
+            self.ledger.release(lease.buyer_id, lease.hold_fen - charge, lease_id=lease.id)
+        lease.charged_fen = charge
+        lease.ended_at = self.clock.now()
+        lease.end_reason = reason
+        request = work_repo.request(self.session, lease.request_id, lock=True)
+        if request is not None and request.status is RequestStatus.PLACED:
+            request.status = RequestStatus.FINISHED
+            request.updated_at = self.clock.now()
+
+    def expires_at(self, lease: Lease) -> datetime:
+        """When a lease's paid time runs out, counted from its start (or placement)."""
+        return (lease.started_at or lease.placed_at) + timedelta(seconds=lease.duration_s)

@@ -1,0 +1,1 @@
+"""Shared plumbing: errors, money, clocks. Nothing here knows about a domain."""

@@ -1,0 +1,239 @@
+"""``Client``: one method per API call, pydantic models in and out.
+
+Every non-2xx answer raises :class:`ApiError` carrying the status, the error code and
+the server's message. Pass ``transport`` (for example ``httpx.ASGITransport`` or
+``httpx.MockTransport``) to talk to an app without a network.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, TypeAdapter
+
+from suanli.capacity.schemas import (
+    CenterIn,
+    CenterOut,
+    CenterPatch,
+    OfferOut,
+    PoolIn,
+    PoolOut,
+    PoolPatch,
+)
+from suanli.exchange.reports import UtilizationReport
+from suanli.exchange.schemas import EndIn, LeaseOut, RequestIn, RequestOut, UsageIn, UsageOut
+from suanli.ledger.schemas import TopupIn, TopupOut, WalletOut
+from suanli.orgs.schemas import KeyIn, KeyOut, OrgIn, OrgOut
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ApiError(Exception):
+    """The API answered with an error status."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{message} (HTTP {status})")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class Client:
+    """A connection to one suanli exchange as one organization (its API key)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport
+        )
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- plumbing ---------------------------------------------------------------------
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: BaseModel | None = None,
+        params: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        headers = {}
+        if method == "POST":
+            headers["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
+        content = body.model_dump_json(exclude_unset=True) if body is not None else None
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = self._http.request(
+                method, path, content=content, params=clean, headers=headers
+            )
+        except httpx.HTTPError as exc:
+            raise ApiError(0, "unreachable", f"cannot reach {self._http.base_url}: {exc}") from exc
+        if response.is_error:
+            try:
+                error = response.json()["error"]
+                raise ApiError(response.status_code, error["code"], error["message"])
+            except (ValueError, KeyError, TypeError):
+                raise ApiError(response.status_code, "http_error", response.text[:200]) from None
+        return response.json()
+
+    def _one(self, model: type[M], method: str, path: str, **kw: Any) -> M:
+        return model.model_validate(self._send(method, path, **kw))
+
+    def _many(self, model: type[M], path: str, **kw: Any) -> list[M]:
+        return TypeAdapter(list[model]).validate_python(self._send("GET", path, **kw))  # type: ignore[valid-type]
+
+    # -- health and organizations -----------------------------------------------------
+    def healthz(self) -> dict[str, str]:
+        result: dict[str, str] = self._send("GET", "/healthz")
+        return result
+
+    def me(self) -> OrgOut:
+        return self._one(OrgOut, "GET", "/v1/orgs/me")
+
+    def create_org(self, org: OrgIn, *, idempotency_key: str | None = None) -> OrgOut:
+        return self._one(OrgOut, "POST", "/v1/orgs", body=org, idempotency_key=idempotency_key)
+
+    def list_orgs(self) -> list[OrgOut]:
+        return self._many(OrgOut, "/v1/orgs")
+
+    def create_key(self, org_id: int, label: str = "") -> KeyOut:
+        return self._one(KeyOut, "POST", f"/v1/orgs/{org_id}/keys", body=KeyIn(label=label))
+
+    # -- capacity ---------------------------------------------------------------------
+    def register_center(self, center: CenterIn, *, idempotency_key: str | None = None) -> CenterOut:
+        return self._one(
+            CenterOut, "POST", "/v1/centers", body=center, idempotency_key=idempotency_key
+        )
+
+    def list_centers(self) -> list[CenterOut]:
+        return self._many(CenterOut, "/v1/centers")
+
+    def get_center(self, center_id: int) -> CenterOut:
+        return self._one(CenterOut, "GET", f"/v1/centers/{center_id}")
+
+    def update_center(self, center_id: int, patch: CenterPatch) -> CenterOut:
+        return self._one(CenterOut, "PATCH", f"/v1/centers/{center_id}", body=patch)
+
+    def add_pool(
+        self, center_id: int, pool: PoolIn, *, idempotency_key: str | None = None
+    ) -> PoolOut:
+        return self._one(
+            PoolOut,
+            "POST",
+            f"/v1/centers/{center_id}/pools",
+            body=pool,
+            idempotency_key=idempotency_key,
+        )
+
+    def list_pools(self, center_id: int | None = None) -> list[PoolOut]:
+        return self._many(PoolOut, "/v1/pools", params={"center_id": center_id})
+
+    def get_pool(self, pool_id: int) -> PoolOut:
+        return self._one(PoolOut, "GET", f"/v1/pools/{pool_id}")
+
+    def update_pool(self, pool_id: int, patch: PoolPatch) -> PoolOut:
+        return self._one(PoolOut, "PATCH", f"/v1/pools/{pool_id}", body=patch)
+
+    def offers(
+        self,
+        *,
+        model: str | None = None,
+        province: str | None = None,
+        min_free: int | None = None,
+        max_price_fen: int | None = None,
+    ) -> list[OfferOut]:
+        params = {
+            "model": model,
+            "province": province,
+            "min_free": min_free,
+            "max_price_fen": max_price_fen,
+        }
+        return self._many(OfferOut, "/v1/offers", params=params)
+
+    # -- requests and leases ----------------------------------------------------------
+    def submit_request(
+        self, request: RequestIn, *, idempotency_key: str | None = None
+    ) -> RequestOut:
+        return self._one(
+            RequestOut, "POST", "/v1/requests", body=request, idempotency_key=idempotency_key
+        )
+
+    def list_requests(self, status: str | None = None, limit: int = 200) -> list[RequestOut]:
+        return self._many(RequestOut, "/v1/requests", params={"status": status, "limit": limit})
+
+    def get_request(self, request_id: int) -> RequestOut:
+        return self._one(RequestOut, "GET", f"/v1/requests/{request_id}")
+
+    def cancel_request(self, request_id: int, reason: str = "") -> RequestOut:
+        body = EndIn(reason=reason) if reason else None
+        return self._one(RequestOut, "POST", f"/v1/requests/{request_id}/cancel", body=body)
+
+    def list_leases(
+        self, status: str | None = None, center_id: int | None = None, limit: int = 200
+    ) -> list[LeaseOut]:
+        params = {"status": status, "center_id": center_id, "limit": limit}
+        return self._many(LeaseOut, "/v1/leases", params=params)
+
+    def get_lease(self, lease_id: int) -> LeaseOut:
+        return self._one(LeaseOut, "GET", f"/v1/leases/{lease_id}")
+
+    def start_lease(self, lease_id: int) -> LeaseOut:
+        return self._one(LeaseOut, "POST", f"/v1/leases/{lease_id}/start")
+
+    def record_usage(self, lease_id: int, usage: UsageIn) -> UsageOut:
+        return self._one(UsageOut, "POST", f"/v1/leases/{lease_id}/usage", body=usage)
+
+    def list_usage(self, lease_id: int) -> list[UsageOut]:
+        return self._many(UsageOut, f"/v1/leases/{lease_id}/usage")
+
+    def complete_lease(self, lease_id: int, reason: str = "") -> LeaseOut:
+        body = EndIn(reason=reason) if reason else None
+        return self._one(LeaseOut, "POST", f"/v1/leases/{lease_id}/complete", body=body)
+
+    def fail_lease(self, lease_id: int, reason: str) -> LeaseOut:
+        return self._one(LeaseOut, "POST", f"/v1/leases/{lease_id}/fail", body=EndIn(reason=reason))
+
+    # -- money and reports ------------------------------------------------------------
+    def wallet(self, org_id: int | None = None) -> WalletOut:
+        return self._one(WalletOut, "GET", "/v1/wallet", params={"org_id": org_id})
+
+    def topup(
+        self, amount_fen: int, *, org_id: int | None = None, memo: str = "top-up"
+    ) -> TopupOut:
+        body = TopupIn(amount_fen=amount_fen, org_id=org_id, memo=memo)
+        return self._one(TopupOut, "POST", "/v1/wallet/topup", body=body)
+
+    def utilization(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        by: str = "province",
+    ) -> UtilizationReport:
+        params = {
+            "start": start.isoformat() if start else None,
+            "end": end.isoformat() if end else None,
+            "by": by,
+        }
+        return self._one(UtilizationReport, "GET", "/v1/reports/utilization", params=params)

@@ -1,0 +1,105 @@
+"""Connecting to the database and owning transactions.
+
+``Database(url)`` wraps one SQLAlchemy engine. ``transaction()`` is the only way code
+gets a session: it commits when the block ends and rolls back on any exception, so a
+failed call leaves nothing half-written. Services receive the session and never commit.
+
+SQLite runs every transaction as ``BEGIN IMMEDIATE``: writers queue on the database lock
+instead of failing on a read-to-write upgrade, which makes the embedded default safe
+under concurrent API calls. PostgreSQL relies on row locks (see the repositories).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_data_dir
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from suanli.store import models  # noqa: F401  (registers every table)
+from suanli.store.base import Base
+
+ENV_URL = "SUANLI_DATABASE_URL"
+
+
+def default_database_url() -> str:
+    """``$SUANLI_DATABASE_URL``, else a SQLite file in the user's data directory."""
+    if url := os.environ.get(ENV_URL):
+        return url
+    path = Path(user_data_dir("suanli", appauthor=False)) / "suanli.db"
+    return f"sqlite:///{path}"
+
+
+def normalize_url(url: str) -> str:
+    """Accept ``postgres://`` / ``postgresql://`` and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """One database, by URL. Cheap to share; make one per process."""
+
+    def __init__(self, url: str | None = None, *, echo: bool = False) -> None:
+        self.url = normalize_url(url or default_database_url())
+        parsed = make_url(self.url)
+        self.dialect = parsed.get_backend_name()
+        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        if self.dialect == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        elif self.dialect == "postgresql":
+            kwargs.update(pool_size=20, max_overflow=60, pool_pre_ping=True)
+        self.engine = create_engine(self.url, **kwargs)
+        if self.dialect == "sqlite":
+            _configure_sqlite(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session inside one transaction: commit on success, roll back on error."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (creates it on an empty database)."""
+        from suanli.store.migrate import upgrade
+
+        upgrade(self.engine)
+
+    def drop_all(self) -> None:
+        """Remove every table (tests and demo resets only)."""
+        Base.metadata.drop_all(self.engine)
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+
+    def dispose(self) -> None:
+        self.engine.dispose()

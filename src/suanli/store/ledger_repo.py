@@ -1,0 +1,129 @@
+"""SQL for the ledger: accounts, postings, balances and row locks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from suanli.store.models import Account, LedgerTransaction, Posting
+from suanli.vocab import AccountKind, TransactionKind
+
+
+def get_account(
+    session: Session, owner_id: int | None, kind: AccountKind, currency: str
+) -> Account | None:
+    owner = Account.owner_id.is_(None) if owner_id is None else Account.owner_id == owner_id
+    stmt = select(Account).where(owner, Account.kind == kind, Account.currency == currency)
+    return session.scalars(stmt).first()
+
+
+def create_account(
+    session: Session,
+    owner_id: int | None,
+    kind: AccountKind,
+    currency: str,
+    *,
+    has_floor: bool,
+    now: datetime,
+) -> Account:
+    """Create an account; if a concurrent transaction created it first, return that one."""
+    try:
+        with session.begin_nested():
+            account = Account(
+                owner_id=owner_id, kind=kind, currency=currency, has_floor=has_floor, created_at=now
+            )
+            session.add(account)
+        return account
+    except IntegrityError:
+        found = get_account(session, owner_id, kind, currency)
+        if found is None:
+            raise
+        return found
+
+
+def lock_accounts(session: Session, account_ids: Iterable[int]) -> None:
+    """Take row locks on accounts in id order (PostgreSQL; SQLite locks the database).
+
+    Every writer locks accounts in ascending id order, after any node rows, so two
+    transactions never wait on each other in a cycle.
+    """
+    ids = sorted(set(account_ids))
+    if ids and session.get_bind().dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE
+        session.execute(
+            select(Account.id).where(Account.id.in_(ids)).order_by(Account.id).with_for_update()
+        )
+
+
+def balance(session: Session, account_id: int) -> int:
+    stmt = select(func.coalesce(func.sum(Posting.amount), 0)).where(
+        Posting.account_id == account_id
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def balances(session: Session, account_ids: Iterable[int]) -> dict[int, int]:
+    ids = list(set(account_ids))
+    found: dict[int, int] = dict.fromkeys(ids, 0)
+    if not ids:
+        return found
+    stmt = (
+        select(Posting.account_id, func.sum(Posting.amount))
+        .where(Posting.account_id.in_(ids))
+        .group_by(Posting.account_id)
+    )
+    for account_id, total in session.execute(stmt):
+        found[account_id] = int(total)
+    return found
+
+
+def insert_transaction(
+    session: Session,
+    kind: TransactionKind,
+    postings: Iterable[tuple[int, int]],
+    *,
+    lease_id: int | None,
+    memo: str,
+    now: datetime,
+) -> LedgerTransaction:
+    txn = LedgerTransaction(kind=kind, lease_id=lease_id, memo=memo, created_at=now)
+    session.add(txn)
+    session.flush()
+    session.add_all(
+        Posting(transaction_id=txn.id, account_id=account_id, amount=amount)
+        for account_id, amount in postings
+    )
+    session.flush()
+    return txn
+
+
+def accounts_of(session: Session, owner_id: int | None) -> list[Account]:
+    owner = Account.owner_id.is_(None) if owner_id is None else Account.owner_id == owner_id
+    return list(session.scalars(select(Account).where(owner).order_by(Account.id)))
+
+
+def unbalanced_transactions(session: Session) -> list[int]:
+    stmt = (
+        select(Posting.transaction_id)
+        .group_by(Posting.transaction_id)
+        .having(func.sum(Posting.amount) != 0)
+    )
+    return list(session.scalars(stmt))
+
+
+def negative_floored_accounts(session: Session) -> list[int]:
+    stmt = (
+        select(Account.id)
+        .join(Posting, Posting.account_id == Account.id)
+        .where(Account.has_floor.is_(True))
+        .group_by(Account.id)
+        .having(func.sum(Posting.amount) < 0)
+    )
+    return list(session.scalars(stmt))
+
+
+def transaction_count(session: Session) -> int:
+    return int(session.scalar(select(func.count(LedgerTransaction.id))) or 0)

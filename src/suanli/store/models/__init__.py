@@ -1,0 +1,25 @@
+"""All tables. Import this package to register every model on ``Base.metadata``."""
+
+from suanli.store.models.capacity import Center, Node, Pool
+from suanli.store.models.ledger import Account, LedgerTransaction, Posting
+from suanli.store.models.meta import IdempotencyRecord, MetaEntry
+from suanli.store.models.orgs import ApiKey, Organization
+from suanli.store.models.work import Lease, LeaseAllocation, LeaseTransition, Request, UsageRecord
+
+__all__ = [
+    "Account",
+    "ApiKey",
+    "Center",
+    "IdempotencyRecord",
+    "Lease",
+    "LeaseAllocation",
+    "LeaseTransition",
+    "LedgerTransaction",
+    "MetaEntry",
+    "Node",
+    "Organization",
+    "Pool",
+    "Posting",
+    "Request",
+    "UsageRecord",
+]

@@ -1,0 +1,54 @@
+"""The double-entry book: accounts, transactions and their postings (fen, signed).
+
+A posting's ``amount`` raises its account's balance when positive and lowers it when
+negative. Every transaction's postings sum to zero. Balances are the sum of postings;
+nothing stores or edits a balance.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from suanli.store.base import Base, UTCDateTime
+from suanli.store.models._types import enum_type
+from suanli.vocab import AccountKind, TransactionKind
+
+
+class Account(Base):
+    """One account of one owner (``owner_id`` NULL = the platform) in one currency."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("owner_id", "kind", "currency"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    kind: Mapped[AccountKind] = mapped_column(enum_type(AccountKind))
+    currency: Mapped[str] = mapped_column(String(3))
+    has_floor: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LedgerTransaction(Base):
+    """A balanced set of postings that happened together, for one reason."""
+
+    __tablename__ = "ledger_transactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[TransactionKind] = mapped_column(enum_type(TransactionKind), index=True)
+    lease_id: Mapped[int | None] = mapped_column(ForeignKey("leases.id"), index=True)
+    memo: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Posting(Base):
+    """One signed amount in fen on one account, part of one transaction."""
+
+    __tablename__ = "postings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
