@@ -159,16 +159,16 @@ def _setup(
                 )
         buyer_ids = []
         ledger = Ledger(session, clock)
-        for spec in demo_buyers(n_buyers, seed):
+        for buyer in demo_buyers(n_buyers, seed):
             org = create_org(
                 session,
                 clock,
-                name=spec.name,
-                name_zh=spec.name_zh,
+                name=buyer.name,
+                name_zh=buyer.name_zh,
                 role=OrgRole.BUYER,
-                province=spec.province,
-                city=spec.city,
-                kind=spec.kind,
+                province=buyer.province,
+                city=buyer.city,
+                kind=buyer.kind,
             )
             buyer_ids.append(org.id)
             if len(buyer_ids) == 1:
