@@ -128,11 +128,8 @@ class Exchange:
             raise ConflictError(f"request {request_id} is already {request.status}")
         lease = work_repo.live_lease_of(self.session, request.id)
         if lease is not None:
-            self._end(
-                work_repo.lease(self.session, lease.id, lock=True) or lease,
-                LeaseStatus.CANCELLED,
-                reason,
-            )
+            locked = work_repo.lease(self.session, lease.id, lock=True)
+            self._end(locked or lease, LeaseStatus.CANCELLED, reason)
         request.status = RequestStatus.CANCELLED
         request.reasons = [reason]
         request.updated_at = self.clock.now()
@@ -255,11 +252,12 @@ class Exchange:
     def _operated_lease(self, lease_id: int) -> Lease:
         """A lease the caller operates: the provider of its center (or the operator)."""
         self._require(Scope.LEASES_OPERATE)
-        lease = self.get_lease(lease_id, lock=True)
+        lease = self.get_lease(lease_id)
         p = self.principal
         if p is not None and not p.is_operator and lease.provider_id != p.org_id:
             raise NotFoundError("lease", lease_id)
-        return lease
+        work_repo.request(self.session, lease.request_id, lock=True)  # lock order: request first
+        return self.get_lease(lease_id, lock=True)
 
     def _transition(self, lease: Lease, to: LeaseStatus, reason: str) -> None:
         if to not in ALLOWED.get(lease.status, frozenset()):

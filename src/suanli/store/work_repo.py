@@ -16,8 +16,8 @@ LIVE = (LeaseStatus.PENDING, LeaseStatus.PLACED, LeaseStatus.RUNNING)
 
 def request(session: Session, request_id: int, *, lock: bool = False) -> Request | None:
     stmt = select(Request).where(Request.id == request_id)
-    if lock:
-        stmt = stmt.with_for_update()
+    if lock:  # refresh what the session already holds: the locked row is the truth
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return session.scalars(stmt).first()
 
 
@@ -61,8 +61,8 @@ def queued_requests(session: Session, request_ids: Sequence[int]) -> list[Reques
 
 def lease(session: Session, lease_id: int, *, lock: bool = False) -> Lease | None:
     stmt = select(Lease).where(Lease.id == lease_id)
-    if lock:
-        stmt = stmt.with_for_update()
+    if lock:  # refresh what the session already holds: the locked row is the truth
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return session.scalars(stmt).first()
 
 
