@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -102,26 +103,40 @@ def _is_postgres(url: str) -> bool:
     return make_url(url).get_backend_name() == "postgresql"
 
 
-@pytest.fixture
-def db(tmp_path: Any) -> Iterator[Database]:
-    """A fresh, migrated database for one test (see the module docstring)."""
+@contextmanager
+def fresh_database(directory: Path) -> Iterator[Database]:
+    """A fresh, migrated database: PostgreSQL scratch or a SQLite file in ``directory``."""
     url = os.environ.get(TEST_DB_ENV, "")
     if url and _is_postgres(url):
         prefix = make_url(url).database or "suanli_test"
         with scratch_postgres(url, prefix) as scratch:
             database = Database(scratch)
-            database.migrate()
             try:
+                database.migrate()
                 yield database
             finally:
                 database.dispose()
         return
-    database = Database(f"sqlite:///{tmp_path / 'suanli.db'}")
-    database.migrate()
+    database = Database(f"sqlite:///{directory / 'suanli.db'}")
     try:
+        database.migrate()
         yield database
     finally:
         database.dispose()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """A fresh, migrated database for one test (see the module docstring)."""
+    with fresh_database(tmp_path) as database:
+        yield database
+
+
+@pytest.fixture(scope="module")
+def module_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """One database shared by a module's tests (for read-only or refused calls)."""
+    with fresh_database(tmp_path_factory.mktemp("db")) as database:
+        yield database
 
 
 @pytest.fixture
@@ -138,6 +153,17 @@ def pg_url() -> Iterator[str]:
         pytest.skip(message)
     with scratch_postgres(admin, "suanli_pg") as url:
         yield url
+
+
+@pytest.fixture
+def pg_db(pg_url: str) -> Iterator[Database]:
+    """A migrated scratch PostgreSQL database (see ``pg_url``)."""
+    database = Database(pg_url)
+    try:
+        database.migrate()
+        yield database
+    finally:
+        database.dispose()
 
 
 def row_counts(db: Database) -> dict[str, int]:
@@ -369,6 +395,19 @@ def make_market(
     yield make
     for market in markets:
         market.close()
+
+
+@pytest.fixture(scope="module")
+def module_market(module_db: Database) -> Iterator[Market]:
+    """A live exchange over ``module_db``, shared by a module's tests."""
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    live = start_server(module_db, clock=clock)
+    market = Market(module_db, live.url, clock)
+    try:
+        yield market
+    finally:
+        market.close()
+        live.stop()
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from conftest import (
 )
 from suanli.capacity.schemas import CenterOut, PoolOut
 from suanli.exchange.schemas import RequestOut
-from suanli.store import Database
 from suanli.vocab import LeaseStatus, RequestStatus
 
 
@@ -54,8 +53,7 @@ class Tenants:
         }
 
 
-@pytest.fixture
-def tenants(market: Market) -> Tenants:
+def build_tenants(market: Market) -> Tenants:
     p1, p2 = market.provider(name="provider-one"), market.provider(name="provider-two")
     p1_center = make_center(p1.client, name="Guiyang-1")
     p1_pool = make_pool(p1.client, p1_center.id, price_fen=1000)
@@ -68,6 +66,22 @@ def tenants(market: Market) -> Tenants:
     return Tenants(
         market, p1, p2, a, b, p1_center, p1_pool, p2_center, p2_pool, a_request, a_request.lease_id
     )
+
+
+@pytest.fixture
+def tenants(market: Market) -> Tenants:
+    """Two providers and two buyers on a fresh exchange; A's lease is placed at P1."""
+    return build_tenants(market)
+
+
+@pytest.fixture(scope="module")
+def shared_tenants(module_market: Market) -> Tenants:
+    """The same cast, shared by the table of refused calls (which change nothing);
+    A's lease is running and the clock has moved on, so every lease verb applies."""
+    t = build_tenants(module_market)
+    t.p1.client.start_lease(t.a_lease)
+    module_market.clock.advance(60)
+    return t
 
 
 def _usage_body(market: Market) -> dict[str, Any]:
@@ -157,13 +171,13 @@ def _body(spec: Any, market: Market, ids: dict[str, int]) -> Any:
     ids=[f"{c[0]}-{c[1]}-{c[2]}-{c[4]}" for c in CASES],
 )
 def test_other_tenants_and_other_roles_are_refused(
-    tenants: Tenants, db: Database, who: str, method: str, path: str, body: Any, status: int
+    shared_tenants: Tenants, who: str, method: str, path: str, body: Any, status: int
 ) -> None:
+    tenants = shared_tenants
     market = tenants.market
+    db = market.db
     ids = tenants.ids()
     provider_client = tenants.p1.client
-    provider_client.start_lease(tenants.a_lease)  # a running lease: every verb applies
-    market.clock.advance(60)
     before = row_counts(db)
     party = tenants.party(who)
 
@@ -191,8 +205,9 @@ def test_other_tenants_and_other_roles_are_refused(
     assert provider_client.get_center(tenants.p1_center.id).status == "active"
 
 
-def test_not_found_does_not_reveal_existence(tenants: Tenants) -> None:
+def test_not_found_does_not_reveal_existence(shared_tenants: Tenants) -> None:
     """Another tenant's id and an id that never existed answer the same way."""
+    tenants = shared_tenants
     http = tenants.market.http()
     headers = {"Authorization": f"Bearer {tenants.b.key}"}
     theirs = http.get(f"/v1/requests/{tenants.a_request.id}", headers=headers)
@@ -202,8 +217,8 @@ def test_not_found_does_not_reveal_existence(tenants: Tenants) -> None:
     assert missing.json()["error"]["message"] == "request 987654 not found"
 
 
-def test_listings_show_only_own_objects(tenants: Tenants) -> None:
-    t = tenants
+def test_listings_show_only_own_objects(shared_tenants: Tenants) -> None:
+    t = shared_tenants
     assert [r.id for r in t.a.client.list_requests()] == [t.a_request.id]
     assert t.b.client.list_requests() == []
     assert [x.id for x in t.a.client.list_leases()] == [t.a_lease]

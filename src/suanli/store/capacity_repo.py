@@ -109,7 +109,7 @@ def snapshot_rows(session: Session) -> list[SnapshotRow]:
         .where(Pool.active.is_(True), Center.status == CenterStatus.ACTIVE)
         .order_by(Node.id)
     )
-    return [SnapshotRow(*row) for row in session.execute(stmt).tuples()]
+    return [SnapshotRow(*row) for row in session.execute(stmt)]
 
 
 def take_cards(session: Session, node_id: int, cards: int) -> bool:
