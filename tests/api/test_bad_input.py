@@ -126,7 +126,9 @@ CASES = [
     Case("text cards", "POST", "/v1/requests", request(cards="two"), says=("cards", NOT_INT)),
     Case("fractional cards", "POST", "/v1/requests", request(cards=1.5), says=("cards", NOT_INT)),
     Case("zero duration", "POST", "/v1/requests", request(duration_s=0), says=("duration_s", GT0)),
-    Case("negative duration", "POST", "/v1/requests", request(duration_s=-60), says=("duration_s",)),
+    Case(
+        "negative duration", "POST", "/v1/requests", request(duration_s=-60), says=("duration_s",)
+    ),
     Case(
         "duration over a year",
         "POST",
@@ -261,7 +263,9 @@ CASES = [
         says=("amount_fen",),
     ),
     # -- unknown ids ------------------------------------------------------------------
-    Case("unknown lease", "GET", "/v1/leases/{missing}", status=404, says=("lease 999999 not found",)),
+    Case(
+        "unknown lease", "GET", "/v1/leases/{missing}", status=404, says=("lease 999999 not found",)
+    ),
     Case(
         "unknown request",
         "GET",

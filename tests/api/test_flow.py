@@ -79,7 +79,11 @@ def test_request_to_settlement(
 
     hold = 8 * price  # 4 cards x 2 hours
     lease = buyer.client.get_lease(request.lease_id)
-    assert (lease.status, lease.pool_id, lease.center_id) == (LeaseStatus.PLACED, pool.id, center.id)
+    assert (lease.status, lease.pool_id, lease.center_id) == (
+        LeaseStatus.PLACED,
+        pool.id,
+        center.id,
+    )
     assert (lease.cards, lease.price_fen, lease.hold_fen) == (4, price, hold)
     assert (lease.buyer_id, lease.provider_id) == (buyer.org_id, provider.org_id)
     assert [a.cards for a in lease.allocations] == [4]

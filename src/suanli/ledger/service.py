@@ -11,7 +11,8 @@ from suanli.kit.clock import Clock
 from suanli.kit.errors import PaymentRequiredError, ValidationError
 from suanli.kit.money import CNY, fee_fen, yuan
 from suanli.store import ledger_repo as repo
-from suanli.store.models import Account, LedgerTransaction
+from suanli.store.ledger_repo import AccountRef
+from suanli.store.models import LedgerTransaction
 from suanli.vocab import AccountKind, TransactionKind
 
 #: Accounts that may go negative: they mirror money outside the exchange.
@@ -45,29 +46,25 @@ class Ledger:
         self.session = session
         self.clock = clock
         self.currency = currency
-        self._accounts: dict[tuple[int | None, AccountKind], Account] = {}
 
     # -- accounts ---------------------------------------------------------------------
-    def account(self, owner_id: int | None, kind: AccountKind) -> Account:
+    def account(self, owner_id: int | None, kind: AccountKind) -> AccountRef:
         """The account of ``owner_id`` of ``kind``, created on first use."""
-        key = (owner_id, kind)
-        found = self._accounts.get(key) or repo.get_account(
-            self.session, owner_id, kind, self.currency
+        found = repo.account_ref(self.session, owner_id, kind, self.currency)
+        if found is not None:
+            return found
+        created = repo.create_account(
+            self.session,
+            owner_id,
+            kind,
+            self.currency,
+            has_floor=kind not in _NO_FLOOR,
+            now=self.clock.now(),
         )
-        if found is None:
-            found = repo.create_account(
-                self.session,
-                owner_id,
-                kind,
-                self.currency,
-                has_floor=kind not in _NO_FLOOR,
-                now=self.clock.now(),
-            )
-        self._accounts[key] = found
-        return found
+        return AccountRef(created.id, created.kind, created.has_floor)
 
     def balance(self, owner_id: int | None, kind: AccountKind) -> int:
-        found = repo.get_account(self.session, owner_id, kind, self.currency)
+        found = repo.account_ref(self.session, owner_id, kind, self.currency)
         return 0 if found is None else repo.balance(self.session, found.id)
 
     # -- the one way money moves ------------------------------------------------------
@@ -87,7 +84,7 @@ class Ledger:
         if sum(leg.amount for leg in legs) != 0:
             raise ValueError(f"unbalanced {kind} transaction: {legs}")
         merged: dict[int, int] = {}
-        accounts: dict[int, Account] = {}
+        accounts: dict[int, AccountRef] = {}
         for leg in legs:
             account = self.account(leg.owner_id, leg.kind)
             accounts[account.id] = account

@@ -97,6 +97,9 @@ class Database:
 
     def drop_all(self) -> None:
         """Remove every table (tests and demo resets only)."""
+        from suanli.store.ledger_repo import forget_accounts
+
+        forget_accounts(self.engine)
         Base.metadata.drop_all(self.engine)
         with self.engine.begin() as conn:
             conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")

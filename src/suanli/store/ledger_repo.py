@@ -2,15 +2,58 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from suanli.store.models import Account, LedgerTransaction, Posting
 from suanli.vocab import AccountKind, TransactionKind
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRef:
+    """What posting needs to know of an account. Accounts are never changed or deleted,
+    so a committed account's ref may be remembered for the life of the process."""
+
+    id: int
+    kind: AccountKind
+    has_floor: bool
+
+
+_AccountKey = tuple[int | None, AccountKind, str]
+_committed: weakref.WeakKeyDictionary[Engine, dict[_AccountKey, AccountRef]] = (
+    weakref.WeakKeyDictionary()
+)
+_NEW = "suanli.ledger.new_accounts"
+
+
+def forget_accounts(engine: Engine) -> None:
+    """Drop remembered accounts of a database whose tables were dropped."""
+    _committed.pop(engine, None)
+
+
+def account_ref(
+    session: Session, owner_id: int | None, kind: AccountKind, currency: str
+) -> AccountRef | None:
+    """The account of ``owner_id``/``kind``/``currency``, from memory when it is known to
+    be committed. One created earlier in this (possibly rolled-back) transaction is
+    looked up but never remembered."""
+    known = _committed.setdefault(session.get_bind().engine, {})
+    key = (owner_id, kind, currency)
+    if (ref := known.get(key)) is not None:
+        return ref
+    found = get_account(session, owner_id, kind, currency)
+    if found is None:
+        return None
+    ref = AccountRef(found.id, found.kind, found.has_floor)
+    if found.id not in session.info.get(_NEW, ()):
+        known[key] = ref
+    return ref
 
 
 def get_account(
@@ -37,6 +80,7 @@ def create_account(
                 owner_id=owner_id, kind=kind, currency=currency, has_floor=has_floor, created_at=now
             )
             session.add(account)
+        session.info.setdefault(_NEW, set()).add(account.id)
         return account
     except IntegrityError:
         found = get_account(session, owner_id, kind, currency)
