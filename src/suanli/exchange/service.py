@@ -15,6 +15,7 @@ Lock order everywhere: request row -> lease row -> node rows (by id) -> accounts
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -309,7 +310,7 @@ class Exchange:
             )
         record = UsageRecord(
             lease_id=lease.id,
-            external_id=data.external_id or f"auto-{self.clock.now().timestamp():.6f}",
+            external_id=data.external_id or f"auto-{uuid.uuid4().hex}",
             card_seconds=data.card_seconds,
             period_start=data.period_start,
             period_end=data.period_end,

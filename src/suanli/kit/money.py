@@ -46,7 +46,11 @@ def yuan(fen: int) -> str:
 
 def parse_yuan(text: str) -> int:
     """Parse a yuan amount typed by a person (``"1,234.5"``, ``"¥20"``) into fen."""
-    cleaned = text.strip().replace(",", "").removeprefix("¥").removeprefix("CNY").strip()
+    cleaned = text.strip().replace(",", "")
+    sign = ""
+    if cleaned.startswith("-"):
+        sign, cleaned = "-", cleaned[1:].strip()
+    cleaned = sign + cleaned.removeprefix("¥").removeprefix("CNY").strip()
     try:
         value = Decimal(cleaned)
     except ArithmeticError as exc:

@@ -106,10 +106,15 @@ class Ledger:
         )
 
     # -- the movements the exchange makes ---------------------------------------------
+    @staticmethod
+    def _positive(what: str, amount_fen: int) -> None:
+        """Every movement goes one way; a negative hold is not a release."""
+        if amount_fen <= 0:
+            raise ValidationError(f"{what} amount must be positive, got {amount_fen} fen")
+
     def topup(self, buyer_id: int, amount_fen: int, memo: str = "top-up") -> LedgerTransaction:
         """Money paid in by a buyer: funding -> wallet."""
-        if amount_fen <= 0:
-            raise ValidationError(f"top-up amount must be positive, got {amount_fen} fen")
+        self._positive("top-up", amount_fen)
         return self.post(
             TransactionKind.TOPUP,
             [
@@ -121,6 +126,7 @@ class Ledger:
 
     def hold(self, buyer_id: int, amount_fen: int, *, lease_id: int) -> LedgerTransaction:
         """Escrow for a placed lease: wallet -> escrow. Fails if the wallet is short."""
+        self._positive("hold", amount_fen)
         try:
             return self.post(
                 TransactionKind.HOLD,
@@ -148,6 +154,7 @@ class Ledger:
         lease_id: int,
     ) -> Capture:
         """Metered usage: escrow -> provider earnings, less the platform fee."""
+        self._positive("capture", charged_fen)
         fee = fee_fen(charged_fen, fee_rate)
         txn = self.post(
             TransactionKind.CAPTURE,
@@ -163,6 +170,7 @@ class Ledger:
 
     def release(self, buyer_id: int, amount_fen: int, *, lease_id: int) -> LedgerTransaction:
         """Unused escrow back to the wallet."""
+        self._positive("release", amount_fen)
         return self.post(
             TransactionKind.RELEASE,
             [
@@ -175,8 +183,7 @@ class Ledger:
 
     def payout(self, provider_id: int, amount_fen: int) -> LedgerTransaction:
         """A provider's earnings paid out of the exchange: earnings -> funding."""
-        if amount_fen <= 0:
-            raise ValidationError(f"payout amount must be positive, got {amount_fen} fen")
+        self._positive("payout", amount_fen)
         return self.post(
             TransactionKind.PAYOUT,
             [
