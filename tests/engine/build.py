@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from suanli.engine import PoolInfo, Snapshot, SnapshotBuilder
+from suanli.engine import Placement, PoolInfo, Snapshot, SnapshotBuilder
 
 #: model -> (memory GB per card, dense FP16 TFLOPS per card), as in the catalog.
 MODELS: dict[str, tuple[int, float]] = {
@@ -52,5 +52,10 @@ def snapshot(pools: Iterable[PoolInfo], nodes: Iterable[tuple[int, int, int]] = 
 
 
 def free_of(snap: Snapshot) -> dict[int, int]:
-    """Free cards by node id."""
-    return {int(n): int(f) for n, f in zip(snap.node_id, snap.node_free, strict=True)}
+    """Wholly free cards by node id."""
+    return {int(n): int(f) for n, f in zip(snap.node_id, snap.whole_free(), strict=True)}
+
+
+def spots(placement: Placement) -> list[tuple[int, int]]:
+    """A placement's allocations as ``(node_id, cards)``."""
+    return [(a.node_id, a.cards) for a in placement.allocations]

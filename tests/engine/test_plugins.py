@@ -9,6 +9,7 @@ from engine.build import pool, snapshot
 from suanli.engine import Demand
 from suanli.engine.plugins import (
     BestFitScore,
+    FitFilter,
     ModelFilter,
     PriceFilter,
     PriceScore,
@@ -220,3 +221,29 @@ def test_scores_stay_between_0_and_100(plugin: PriceScore | BestFitScore) -> Non
     rows = np.arange(4, dtype=np.int64)
     scores = plugin.score(snap, Demand(cards=1), rows)
     assert ((scores >= 0) & (scores <= 100)).all()
+
+
+# -- FitFilter (free capacity per node) ----------------------------------------------------
+
+
+def test_fit_filter_wants_enough_wholly_free_cards_per_node() -> None:
+    snap = snapshot([pool(1, cards_per_node=8)], [(1, 1, 8), (2, 1, 3), (3, 1, 0)])
+    fit = FitFilter()
+    assert fit.node_mask(snap, Demand(cards=3)).tolist() == [True, True, False]
+    assert fit.node_mask(snap, Demand(cards=4)).tolist() == [True, False, False]
+    assert fit.node_mask(snap, Demand(cards=8, cards_per_node=4)).tolist() == [True, False, False]
+
+
+@pytest.mark.parametrize(
+    ("demand", "pools", "text"),
+    [
+        (Demand(cards=8), 2, "2 matching pools have no node with 8 free cards"),
+        (
+            Demand(cards=16, cards_per_node=8),
+            1,
+            "1 matching pools lack 2 nodes with 8 free cards each",
+        ),
+    ],
+)
+def test_fit_filter_explains(demand: Demand, pools: int, text: str) -> None:
+    assert FitFilter.explain(demand, pools) == text

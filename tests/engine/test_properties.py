@@ -14,7 +14,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.build import MODELS, free_of, pool, snapshot
-from suanli.engine import INTER_NODE_RANK, Demand, Engine, Placement, PoolInfo, Snapshot, Unplaced
+from suanli.engine import (
+    INTER_NODE_RANK,
+    MILLI,
+    Demand,
+    Engine,
+    Placement,
+    PoolInfo,
+    Snapshot,
+    Unplaced,
+)
 
 ENGINE = Engine()
 PROVINCES = ("贵州", "湖北", "甘肃", "上海")
@@ -46,6 +55,28 @@ def snapshots(draw: st.DrawFn) -> Snapshot:
             free = draw(st.integers(0, info.cards_per_node))
             nodes.append((node_id, info.pool_id, free))
     return snapshot(pools, nodes)
+
+
+@st.composite
+def roomy_snapshots(draw: st.DrawFn) -> Snapshot:
+    """Several pools of one model, each with a few nodes: many demands fit in several."""
+    pools = [
+        pool(
+            pool_id,
+            price=draw(st.integers(100, 3000)),
+            cards_per_node=draw(st.sampled_from((2, 4, 8))),
+            inter_node=draw(st.sampled_from(("ethernet", "roce", "infiniband"))),
+        )
+        for pool_id in range(1, draw(st.integers(2, 4)) + 1)
+    ]
+    nodes: list[tuple[int, int, int]] = []
+    for info in pools:
+        for _ in range(draw(st.integers(1, 4))):
+            nodes.append((len(nodes) + 1, info.pool_id, draw(st.integers(0, info.cards_per_node))))
+    return snapshot(pools, nodes)
+
+
+any_snapshots = st.one_of(snapshots(), roomy_snapshots())
 
 
 @st.composite
@@ -131,13 +162,18 @@ def check_placement(snap: Snapshot, demand: Demand, placement: Placement) -> Non
         assert alloc.node_id in own, "every node of a placement is in its one pool"
         assert alloc.cards == demand.per_node
         assert alloc.cards <= own[alloc.node_id], "never more than a node's free cards"
+        row = snap.row_of(alloc.node_id)
+        assert len(set(alloc.gpus)) == len(alloc.gpus) == alloc.cards
+        for gpu in alloc.gpus:
+            assert 0 <= gpu < int(snap.node_gpus[row])
+            assert int(snap.gpu_free[row, gpu]) == MILLI, "a whole card must be wholly free"
     assert placement.cards == demand.cards
 
 
 # -- properties ----------------------------------------------------------------------------
 
 
-@given(snapshots(), any_demands)
+@given(any_snapshots, any_demands)
 def test_placements_respect_every_constraint_and_exist_when_possible(
     snap: Snapshot, demand: Demand
 ) -> None:
@@ -154,8 +190,8 @@ def test_placements_respect_every_constraint_and_exist_when_possible(
         assert len(result.nearest) <= 3
 
 
-@settings(max_examples=300)
-@given(snapshots(), any_demands)
+@settings(max_examples=500)
+@given(any_snapshots, any_demands)
 def test_placements_go_to_the_cheapest_pool_that_fits(snap: Snapshot, demand: Demand) -> None:
     result = ENGINE.place(snap, demand)
     if isinstance(result, Placement):
@@ -163,20 +199,22 @@ def test_placements_go_to_the_cheapest_pool_that_fits(snap: Snapshot, demand: De
         assert result.price_fen == cheapest
 
 
-@given(snapshots(), any_demands)
+@given(any_snapshots, any_demands)
 def test_reserve_then_unreserve_restores_free_cards_exactly(snap: Snapshot, demand: Demand) -> None:
     result = ENGINE.place(snap, demand)
     if not isinstance(result, Placement):
         return
     before = free_of(snap)
-    Engine.reserve(snap, result)
+    gpus_before = snap.gpu_free.copy()
+    named = Engine.reserve(snap, result)
     taken = Counter({a.node_id: a.cards for a in result.allocations})
     assert free_of(snap) == {n: f - taken[n] for n, f in before.items()}
-    Engine.unreserve(snap, result)
+    Engine.unreserve(snap, named)
     assert free_of(snap) == before
+    assert (snap.gpu_free == gpus_before).all()
 
 
-@given(snapshots(), st.lists(any_demands, min_size=1, max_size=12))
+@given(any_snapshots, st.lists(any_demands, min_size=1, max_size=12))
 def test_place_and_reserve_sequences_never_go_negative(
     snap: Snapshot, sequence: list[Demand]
 ) -> None:
@@ -187,12 +225,12 @@ def test_place_and_reserve_sequences_never_go_negative(
         if isinstance(result, Placement):
             check_placement(snap, demand, result)
             total = snap.free_cards()
-            Engine.reserve(snap, result)
-            made.append(result)
+            made.append(Engine.reserve(snap, result))
             assert snap.free_cards() == total - result.cards
         else:
             assert pools_that_fit(snap, demand) == []
-        assert (snap.node_free >= 0).all()
+        assert (snap.whole_free() >= 0).all()
+        assert ((snap.gpu_free >= 0) & (snap.gpu_free <= MILLI)).all()
     for placement in reversed(made):
         Engine.unreserve(snap, placement)
     assert free_of(snap) == start

@@ -25,6 +25,7 @@ import typer
 
 from suanli.cli import admin, capacity, leases, output, profiles, reports, requests, wallet
 from suanli.cli.context import Globals, client, use_globals
+from suanli.cli.bench import bench_app
 from suanli.cli.demo import demo_command
 from suanli.cli.errors import SuanliGroup
 from suanli.cli.serve import serve
@@ -94,4 +95,5 @@ app.add_typer(reports.app, name="report")
 
 # -- demo ---------------------------------------------------------------------------------
 app.command("demo")(demo_command)
+app.add_typer(bench_app, name="bench")
 # ------------------------------------------------------------------------------------------

@@ -1,32 +1,39 @@
-"""The engine's plugins: filters (hard constraints) and scores (soft preferences).
+"""The engine's filters: hard constraints per pool, and the fit of free capacity per node.
 
-Each plugin has a ``name``. A filter returns a boolean mask over pools (or nodes) and,
-for what it excluded, a sentence a buyer can act on. A score returns integers 0-100
-over candidate nodes, higher is better; the pipeline weights and adds them.
+A pool filter returns a boolean mask over pools and, for what it excluded, a sentence a
+buyer can act on; what it cuts can never fit however capacity changes (unresolvable). The
+fit filter works per node on current free capacity (unschedulable when it cuts all).
+Scores live in :mod:`suanli.engine.scores`, :mod:`suanli.engine.paper` and
+:mod:`suanli.engine.ours`; they are re-exported here for old imports.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Protocol
+from typing import ClassVar
 
 import numpy as np
-import numpy.typing as npt
 
 from suanli.engine.demand import Demand
-from suanli.engine.snapshot import INTER_NODE_RANK, IntArray, Snapshot
+from suanli.engine.protocols import BoolArray, GpuPicker, NodeFilter, NodeScore, PoolFilter
+from suanli.engine.scores import BestFitScore, PriceScore
+from suanli.engine.snapshot import INTER_NODE_RANK, Snapshot
 from suanli.kit.money import yuan
 
-BoolArray = npt.NDArray[np.bool_]
-
-
-class PoolFilter(Protocol):
-    """A hard constraint decided per pool."""
-
-    name: ClassVar[str]
-
-    def mask(self, snap: Snapshot, demand: Demand) -> BoolArray: ...
-
-    def explain(self, demand: Demand, excluded: int) -> str: ...
+__all__ = [
+    "DEFAULT_FILTERS",
+    "BestFitScore",
+    "BoolArray",
+    "FitFilter",
+    "GpuPicker",
+    "ModelFilter",
+    "NodeFilter",
+    "NodeScore",
+    "PoolFilter",
+    "PriceFilter",
+    "PriceScore",
+    "RegionFilter",
+    "ShapeFilter",
+]
 
 
 def _pools(n: int) -> str:
@@ -83,7 +90,7 @@ class PriceFilter:
     def mask(self, snap: Snapshot, demand: Demand) -> BoolArray:
         if demand.max_price_fen is None:
             return np.ones(len(snap.pools), dtype=np.bool_)
-        return snap.pool_price <= demand.max_price_fen
+        return np.asarray(snap.pool_price <= demand.max_price_fen, dtype=np.bool_)
 
     def explain(self, demand: Demand, excluded: int) -> str:
         cap = yuan(demand.max_price_fen or 0)
@@ -109,47 +116,32 @@ class ShapeFilter:
         return text
 
 
+class FitFilter:
+    """Nodes with the demand's CPU, memory and ``per_node`` GPUs of ``gpu_milli`` free each."""
+
+    name: ClassVar[str] = "fit"
+
+    def node_mask(self, snap: Snapshot, demand: Demand) -> BoolArray:
+        ok = snap.node_cpu >= demand.cpu_milli
+        if demand.memory_mib:
+            ok &= snap.node_mem >= demand.memory_mib
+        if demand.cards:
+            fitting = (snap.gpu_free >= demand.gpu_milli).sum(axis=1)
+            ok &= fitting >= demand.per_node
+        return np.asarray(ok, dtype=np.bool_)
+
+    @staticmethod
+    def explain(demand: Demand, pools: int) -> str:
+        if demand.node_count == 1:
+            return f"{pools} matching pools have no node with {demand.describe()}"
+        return (
+            f"{pools} matching pools lack {demand.node_count} nodes with {demand.describe()} each"
+        )
+
+
 DEFAULT_FILTERS: tuple[PoolFilter, ...] = (
     ModelFilter(),
     RegionFilter(),
     PriceFilter(),
     ShapeFilter(),
 )
-
-
-class NodeScore(Protocol):
-    """A soft preference over candidate node rows, 0-100."""
-
-    name: ClassVar[str]
-
-    def score(self, snap: Snapshot, demand: Demand, rows: IntArray) -> IntArray: ...
-
-
-def _normalize_low_is_best(values: IntArray) -> IntArray:
-    low, high = int(values.min()), int(values.max())
-    if high == low:
-        return np.full(values.shape, 100, dtype=np.int64)
-    return ((high - values) * 100) // (high - low)
-
-
-class PriceScore:
-    """Cheaper is better, relative to the cheapest and dearest candidates."""
-
-    name: ClassVar[str] = "price"
-
-    def score(self, snap: Snapshot, demand: Demand, rows: IntArray) -> IntArray:
-        return _normalize_low_is_best(snap.pool_price[snap.node_pool[rows]])
-
-
-class BestFitScore:
-    """Fewer cards left idle on the node after placing is better (keeps nodes whole)."""
-
-    name: ClassVar[str] = "bestfit"
-
-    def score(self, snap: Snapshot, demand: Demand, rows: IntArray) -> IntArray:
-        leftover = snap.node_free[rows] - demand.per_node
-        per_node = snap.pool_cards_per_node[snap.node_pool[rows]]
-        return 100 - (leftover * 100) // np.maximum(per_node, 1)
-
-
-DEFAULT_SCORES: tuple[tuple[NodeScore, int], ...] = ((PriceScore(), 100), (BestFitScore(), 1))

@@ -1,27 +1,45 @@
 """A snapshot of free capacity as arrays: pools in one table, nodes in another.
 
-Node ``i`` belongs to pool ``node_pool[i]`` (a row index into the pool arrays) and has
-``node_free[i]`` free cards. Pool attributes (model, price, province, ...) are looked up
-through that index, so filters and scores are vectorized over nodes.
+Node row ``i`` belongs to pool ``node_pool[i]`` (a row of the pool arrays) and has
+``node_cpu[i]`` milli-CPU, ``node_mem[i]`` MiB and ``gpu_free[i, j]`` milli-GPU free on
+its GPU ``j``. Pool attributes (model, price, province, fabric, ...) are looked up through
+``node_pool``, so filters and scores are vectorized over nodes. Rows ascend by node id.
+
+Invariants, kept by :meth:`Snapshot.take` / :meth:`Snapshot.give` (the only writers):
+
+* ``0 <= gpu_free[i, j] <= 1000`` for ``j < node_gpus[i]``; ``gpu_free[i, j] == 0`` beyond
+  (those slots do not exist and can never be allocated);
+* ``0 <= node_cpu[i] <= node_cpu_cap[i]`` and ``0 <= node_mem[i] <= node_mem_cap[i]``;
+* ``node_class[i]`` is the interned class of the row's current state (see ``classes``);
+* ``node_tags[i, t]`` counts the GPU workloads of kind ``t`` on the node (``t`` 0: a share
+  of a GPU, ``t`` k: k whole GPUs), which GPU-clustering scores read.
+
+Pools that do not track CPU or memory (the whole-card exchange) get :data:`UNLIMITED`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
+
+from suanli.engine.classes import FloatArray, IntArray, NodeClasses
+from suanli.engine.demand import MILLI
+from suanli.engine.wholecards import WholeCards
 
 #: Inter-node interconnects, weakest first; a gang needs at least the rank it asks for.
 INTER_NODE_RANK: dict[str, int] = {"none": 0, "ethernet": 1, "roce": 2, "infiniband": 3}
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
+#: Free CPU / memory of a node whose pool does not track them.
+UNLIMITED = 1 << 60
+
+__all__ = ["INTER_NODE_RANK", "UNLIMITED", "FloatArray", "IntArray", "PoolInfo", "Snapshot"]
 
 
 @dataclass(frozen=True, slots=True)
 class PoolInfo:
-    """What the engine needs to know about one pool."""
+    """What the engine needs to know about one pool (identical nodes at one price)."""
 
     pool_id: int
     center_id: int
@@ -33,11 +51,15 @@ class PoolInfo:
     memory_gb: int
     tflops: float
     inter_node: str
+    cpu_milli: int | None = None
+    """CPU per node in milli-cores; None = not tracked."""
+    memory_mib: int | None = None
+    """Host memory per node in MiB; None = not tracked."""
 
 
 @dataclass(slots=True)
 class Snapshot:
-    """Free capacity. Only ``node_free`` changes (through reserve / unreserve)."""
+    """Free capacity. Only the node state arrays change, through take / give."""
 
     pools: tuple[PoolInfo, ...]
     pool_id: IntArray
@@ -52,12 +74,45 @@ class Snapshot:
     provinces: tuple[str, ...]
     node_id: IntArray
     node_pool: IntArray
-    node_free: IntArray
+    node_gpus: IntArray
+    node_cpu_cap: IntArray
+    node_mem_cap: IntArray
+    node_cpu: IntArray
+    node_mem: IntArray
+    gpu_free: IntArray
+    node_tags: IntArray
+    classes: NodeClasses = field(default_factory=NodeClasses, repr=False)
+    node_class: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     _node_row: dict[int, int] = field(default_factory=dict, repr=False)
 
+    def __post_init__(self) -> None:
+        if self.node_class.shape[0] != self.node_id.shape[0]:
+            self.node_class = np.array(
+                [self._class_of(r) for r in range(self.nodes)], dtype=np.int64
+            )
+
+    # -- reading ------------------------------------------------------------------------
     @property
     def nodes(self) -> int:
         return int(self.node_id.shape[0])
+
+    @property
+    def max_gpus(self) -> int:
+        return int(self.gpu_free.shape[1])
+
+    @property
+    def node_model(self) -> IntArray:
+        """Model index (into ``models``) of each node row."""
+        return self.pool_model[self.node_pool]
+
+    @property
+    def node_free(self) -> WholeCards:
+        """Free whole cards per node row: a live view (legacy API; prefer ``gpu_free``)."""
+        return WholeCards(self)
+
+    def whole_free(self) -> IntArray:
+        """Fully free GPUs per node row."""
+        return np.asarray((self.gpu_free == MILLI).sum(axis=1), dtype=np.int64)
 
     def row_of(self, node_id: int) -> int:
         """The array row of a node id."""
@@ -66,10 +121,14 @@ class Snapshot:
         return self._node_row[node_id]
 
     def free_cards(self) -> int:
-        return int(self.node_free.sum())
+        """Fully free GPUs in the whole snapshot."""
+        return int((self.gpu_free == MILLI).sum())
+
+    def free_gpu_milli(self) -> int:
+        return int(self.gpu_free.sum())
 
     def copy(self) -> Snapshot:
-        """An independent copy whose free counts can change without touching this one."""
+        """An independent copy whose free capacity can change without touching this one."""
         return Snapshot(
             pools=self.pools,
             pool_id=self.pool_id,
@@ -84,54 +143,85 @@ class Snapshot:
             provinces=self.provinces,
             node_id=self.node_id,
             node_pool=self.node_pool,
-            node_free=self.node_free.copy(),
+            node_gpus=self.node_gpus,
+            node_cpu_cap=self.node_cpu_cap,
+            node_mem_cap=self.node_mem_cap,
+            node_cpu=self.node_cpu.copy(),
+            node_mem=self.node_mem.copy(),
+            gpu_free=self.gpu_free.copy(),
+            node_tags=self.node_tags.copy(),
+            classes=self.classes,
+            node_class=self.node_class.copy(),
             _node_row=self._node_row,
         )
 
+    # -- writing ------------------------------------------------------------------------
+    def check_take(
+        self, row: int, gpus: Sequence[int], milli: int, cpu: int, mem: int
+    ) -> str | None:
+        """Why ``take`` would fail (a sentence), or None if it fits."""
+        node = int(self.node_id[row])
+        if len(set(gpus)) != len(gpus):
+            return f"node {node}: a GPU is named twice"
+        for gpu in gpus:
+            if not 0 <= gpu < int(self.node_gpus[row]):
+                return f"node {node} has no GPU {gpu}"
+            if int(self.gpu_free[row, gpu]) < milli:
+                return f"node {node} GPU {gpu} has less than {milli} milli-GPU free"
+        if int(self.node_cpu[row]) < cpu or int(self.node_mem[row]) < mem:
+            return f"node {node} has too little free CPU or memory"
+        return None
 
-class SnapshotBuilder:
-    """Collects pools and nodes, then freezes them into arrays."""
+    def take(self, row: int, gpus: Sequence[int], milli: int, cpu: int, mem: int) -> None:
+        """Take ``milli`` of each GPU in ``gpus`` and ``cpu`` / ``mem`` from node ``row``."""
+        problem = self.check_take(row, gpus, milli, cpu, mem)
+        if problem is not None:
+            raise ValueError(problem)
+        self._apply(row, gpus, -milli, -cpu, -mem, 1)
 
-    def __init__(self) -> None:
-        self._pools: list[PoolInfo] = []
-        self._pool_row: dict[int, int] = {}
-        self._nodes: list[tuple[int, int, int]] = []
+    def give(self, row: int, gpus: Sequence[int], milli: int, cpu: int, mem: int) -> None:
+        """The exact inverse of :meth:`take` with the same arguments."""
+        node = int(self.node_id[row])
+        for gpu in gpus:
+            if int(self.gpu_free[row, gpu]) + milli > MILLI:
+                raise ValueError(f"node {node} GPU {gpu} would have more than a whole GPU")
+        if int(self.node_cpu[row]) + cpu > int(self.node_cpu_cap[row]) or int(
+            self.node_mem[row]
+        ) + mem > int(self.node_mem_cap[row]):
+            raise ValueError(f"node {node} would have more CPU or memory than it has")
+        self._apply(row, gpus, milli, cpu, mem, -1)
 
-    def add_pool(self, info: PoolInfo) -> None:
-        if info.pool_id in self._pool_row:
-            raise ValueError(f"pool {info.pool_id} added twice")
-        if info.inter_node not in INTER_NODE_RANK:
-            raise ValueError(f"unknown inter-node interconnect {info.inter_node!r}")
-        self._pool_row[info.pool_id] = len(self._pools)
-        self._pools.append(info)
+    def set_whole_free(self, row: int, value: int) -> None:
+        """Legacy write of a node's free whole cards: release fully used GPUs (highest index
+        first) or take fully free ones (lowest index first) until ``value`` are free."""
+        count = int(self.node_gpus[row])
+        current = int((self.gpu_free[row, :count] == MILLI).sum())
+        node = int(self.node_id[row])
+        if not 0 <= value <= count:
+            raise ValueError(f"node {node} cannot have {value} free cards")
+        if value > current:
+            used = [j for j in range(count - 1, -1, -1) if int(self.gpu_free[row, j]) == 0]
+            if len(used) < value - current:
+                raise ValueError(f"node {node} has only {len(used)} whole cards in use")
+            self._apply(row, used[: value - current], MILLI, 0, 0, 0)
+        elif value < current:
+            free = [j for j in range(count) if int(self.gpu_free[row, j]) == MILLI]
+            self._apply(row, free[: current - value], -MILLI, 0, 0, 0)
 
-    def add_node(self, node_id: int, pool_id: int, free: int) -> None:
-        if free < 0:
-            raise ValueError(f"node {node_id} has negative free cards")
-        self._nodes.append((node_id, self._pool_row[pool_id], free))
+    def _apply(
+        self, row: int, gpus: Sequence[int], milli: int, cpu: int, mem: int, sign: int
+    ) -> None:
+        for gpu in gpus:
+            self.gpu_free[row, gpu] += milli
+        self.node_cpu[row] += cpu
+        self.node_mem[row] += mem
+        if gpus:
+            tag = 0 if abs(milli) < MILLI else len(gpus)
+            self.node_tags[row, tag] += sign
+        self.node_class[row] = self._class_of(row)
 
-    def build(self) -> Snapshot:
-        pools = tuple(self._pools)
-        models = tuple(sorted({p.model for p in pools}))
-        provinces = tuple(sorted({p.province for p in pools}))
-        model_ix = {m: i for i, m in enumerate(models)}
-        prov_ix = {p: i for i, p in enumerate(provinces)}
-        nodes = sorted(self._nodes)
-        return Snapshot(
-            pools=pools,
-            pool_id=np.array([p.pool_id for p in pools], dtype=np.int64),
-            pool_price=np.array([p.price_fen for p in pools], dtype=np.int64),
-            pool_cards_per_node=np.array([p.cards_per_node for p in pools], dtype=np.int64),
-            pool_memory_gb=np.array([p.memory_gb for p in pools], dtype=np.int64),
-            pool_tflops=np.array([p.tflops for p in pools], dtype=np.float64),
-            pool_inter_rank=np.array(
-                [INTER_NODE_RANK[p.inter_node] for p in pools], dtype=np.int64
-            ),
-            pool_model=np.array([model_ix[p.model] for p in pools], dtype=np.int64),
-            pool_province=np.array([prov_ix[p.province] for p in pools], dtype=np.int64),
-            models=models,
-            provinces=provinces,
-            node_id=np.array([n[0] for n in nodes], dtype=np.int64),
-            node_pool=np.array([n[1] for n in nodes], dtype=np.int64),
-            node_free=np.array([n[2] for n in nodes], dtype=np.int64),
-        )
+    def _class_of(self, row: int) -> int:
+        count = int(self.node_gpus[row])
+        gpus = tuple(sorted(self.gpu_free[row, :count].tolist(), reverse=True))
+        key = (int(self.node_pool[row]), int(self.node_cpu[row]), int(self.node_mem[row]), gpus)
+        return self.classes.intern(key)

@@ -1,0 +1,223 @@
+"""``suanli bench ...``: benchmarks of the placement engine on real traces.
+
+``suanli bench openb --pods FILE --nodes FILE --policy fgd,bestfit,suanli --seeds 42-51``
+runs the FGD paper's protocol (:mod:`suanli.bench.openb`) and prints the figures beside
+the paper's own when the pod list is one of its five; ``--json`` prints one document,
+``--plot PNG`` draws GPU allocation against arrived workload (needs matplotlib).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import math
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from suanli.bench.openb import Figures, Run, Workload, load_nodes, load_pods, plan, run
+from suanli.bench.paper import paper_figures
+from suanli.bench.trace import Cluster
+from suanli.cli.errors import CliError
+from suanli.cli.output import emit_json, table
+from suanli.engine import POLICIES
+
+bench_app = typer.Typer(help="Benchmarks of the placement engine on real traces.")
+
+
+@bench_app.callback()
+def bench() -> None:
+    """Benchmarks of the placement engine on real traces."""
+
+
+DEFAULT_POLICIES = "fgd,bestfit,suanli"
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``42-51`` or ``42,43,50`` (or a mix) as a list of seeds, in order, no repeats."""
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            low, _, high = part.partition("-")
+            first, last = int(low), int(high or low)
+            if last < first:
+                raise ValueError(part)
+            seeds += [s for s in range(first, last + 1) if s not in seeds]
+    except ValueError as exc:
+        raise CliError(f"bad --seeds {text!r}: use 42-51 or 42,43") from exc
+    if not seeds:
+        raise CliError("--seeds names no seed")
+    return seeds
+
+
+def parse_policies(text: str) -> list[str]:
+    names = [p.strip() for p in text.split(",") if p.strip()]
+    unknown = [p for p in names if p not in POLICIES]
+    if unknown or not names:
+        raise CliError(f"unknown policy {', '.join(unknown) or text!r}; use {', '.join(POLICIES)}")
+    return list(dict.fromkeys(names))
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send whatever is written to file descriptor 1 (C libraries too) to stderr meanwhile."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def upper_bound(cluster: Cluster, workloads: dict[int, Workload]) -> float | None:
+    """The LP bound on allocation at 130%, if ``suanli.bench.bound`` is installed.
+
+    The bound of each seed's arrived pods (the inflated list), averaged over seeds like the
+    figures. The solver's own log goes to stderr, so that ``--json`` prints one document.
+    """
+    try:
+        module: Any = importlib.import_module("suanli.bench.bound")
+    except ImportError:
+        return None
+    values = []
+    with stdout_to_stderr():
+        for work in workloads.values():
+            value = module.upper_bound(cluster.nodes, [a.pod for a in work.arrivals])
+            if value is None or math.isnan(float(value)):
+                return None
+            values.append(float(value))
+    return sum(values) / len(values)
+
+
+def _finite(values: dict[str, float]) -> dict[str, float | None]:
+    """NaN (no logged point near that arrival) as JSON null."""
+    return {k: None if math.isnan(v) else v for k, v in values.items()}
+
+
+def _cell(ours: float, paper: Figures | None, name: str) -> str:
+    text = f"{ours:.2f}"
+    if paper is not None:
+        text += f" ({getattr(paper, name):.2f})"
+    return text
+
+
+def show(trace: str, results: dict[str, Figures], bound: float | None) -> None:
+    paper = paper_figures(trace)
+    names = ("alloc_pct_at_100", "alloc_pct_at_130", "frag_pct_at_100", "unalloc_pct_at_130")
+    heads = (">alloc % @100", ">alloc % @130", ">frag % @100", ">unalloc % @130")
+    title = f"{trace}: ours" + (" (paper)" if paper else "")
+    rows = [
+        [policy, *(_cell(getattr(f, n), paper.get(policy), n) for n in names)]
+        for policy, f in results.items()
+    ]
+    table(["policy", *heads], rows, title=title)
+    if bound is not None:
+        table([">upper bound alloc % @130"], [[f"{bound:.2f}"]])
+
+
+def plot(runs: list[Run], path: Path, trace: str) -> None:
+    """GPU allocation vs arrived workload, per policy, mean over seeds (matplotlib)."""
+    try:
+        pyplot: Any = importlib.import_module("matplotlib.pyplot")
+    except ImportError as exc:
+        raise CliError("--plot needs matplotlib (pip install matplotlib)") from exc
+    grid = np.arange(0, 131)
+    figure, axes = pyplot.subplots(figsize=(7, 4.5))
+    for policy in dict.fromkeys(r.policy for r in runs):
+        curves = []
+        for one in (r for r in runs if r.policy == policy):
+            arrive = np.rint(one.arrived_pct).astype(np.int64)
+            curve = np.full(grid.shape, np.nan)
+            for pct in grid:
+                picked = one.alloc_pct[arrive == pct]
+                if picked.size:
+                    curve[pct] = picked.mean()
+            curves.append(curve)
+        stack = np.vstack(curves)
+        seen = (~np.isnan(stack)).sum(axis=0)
+        total = np.nansum(stack, axis=0)
+        mean = np.divide(total, seen, out=np.full(grid.shape, np.nan), where=seen > 0)
+        axes.plot(grid, mean, label=policy)
+    axes.plot(grid, np.minimum(grid, 100), color="grey", linestyle=":", label="arrived")
+    axes.set_xlabel("arrived GPU request (% of cluster GPUs)")
+    axes.set_ylabel("GPU allocated (% of cluster GPUs)")
+    axes.set_title(f"{trace}: allocation as workload arrives")
+    axes.set_xlim(0, 130)
+    axes.set_ylim(0, 100)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path)
+    pyplot.close(figure)
+
+
+@bench_app.command("openb")
+def openb(
+    pods: Annotated[Path, typer.Option("--pods", help="Pod list (openb CSV).")],
+    nodes: Annotated[Path, typer.Option("--nodes", help="Node list (openb CSV).")],
+    policy: Annotated[
+        str, typer.Option("--policy", help=f"Policies, comma-separated: {', '.join(POLICIES)}.")
+    ] = DEFAULT_POLICIES,
+    seeds: Annotated[str, typer.Option("--seeds", help="Seeds: 42-51 or 42,43.")] = "42-51",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    plot_to: Annotated[
+        Path | None, typer.Option("--plot", help="Draw allocation vs arrival to this PNG.")
+    ] = None,
+) -> None:
+    """Run the FGD paper's protocol (shuffle, inflate to 130%, place online) per policy."""
+    for path in (pods, nodes):
+        if not path.is_file():
+            raise CliError(f"no such file: {path}")
+    policies = parse_policies(policy)
+    seed_list = parse_seeds(seeds)
+    pod_list = load_pods(pods)
+    cluster = load_nodes(nodes)
+    if not pod_list or not cluster.nodes:
+        raise CliError("the pod list and the node list must not be empty")
+    workloads = plan(pod_list, cluster, seed_list)
+    total = sum(len(w.arrivals) for w in workloads.values()) * len(policies)
+    runs: list[Run] = []
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=as_json,
+    ) as bar:
+        task = bar.add_task(f"{pods.stem}: placing pods", total=total)
+        results = run(
+            pod_list,
+            cluster,
+            policies,
+            seed_list,
+            workloads=workloads,
+            progress=lambda n: bar.advance(task, n),
+            keep=runs if plot_to is not None else None,
+        )
+    bound = upper_bound(cluster, workloads)
+    if plot_to is not None:
+        plot(runs, plot_to, pods.stem)
+    if as_json:
+        emit_json(
+            {
+                "trace": pods.stem,
+                "seeds": seed_list,
+                "results": {p: _finite(f.as_dict()) for p, f in results.items()},
+                "upper_bound_alloc_pct_at_130": bound,
+            }
+        )
+    else:
+        show(pods.stem, results, bound)
