@@ -24,8 +24,8 @@ from typing import Annotated
 import typer
 
 from suanli.cli import admin, capacity, leases, output, profiles, reports, requests, wallet
-from suanli.cli.context import Globals, client, use_globals
 from suanli.cli.bench import bench_app
+from suanli.cli.context import Globals, client, use_globals
 from suanli.cli.demo import demo_command
 from suanli.cli.errors import SuanliGroup
 from suanli.cli.serve import serve
