@@ -4,6 +4,10 @@
 runs the FGD paper's protocol (:mod:`suanli.bench.openb`) and prints the figures beside
 the paper's own when the pod list is one of its five; ``--json`` prints one document,
 ``--plot PNG`` draws GPU allocation against arrived workload (needs matplotlib).
+
+``suanli bench scale --cards 300000 --centers 550 --requests 100000`` measures the engine
+on a national-scale fleet and request mix (:mod:`suanli.bench.scale`): snapshot build,
+online placements per second and decision latency, a batch clear, peak memory.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import importlib
 import math
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,10 +25,18 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from suanli.bench.openb import Figures, Run, Workload, load_nodes, load_pods, plan, run
 from suanli.bench.paper import paper_figures
+from suanli.bench.scale import run_scale
 from suanli.bench.trace import Cluster
 from suanli.cli.errors import CliError
 from suanli.cli.output import emit_json, table
@@ -221,3 +234,74 @@ def openb(
         )
     else:
         show(pods.stem, results, bound)
+
+
+class _Bar:
+    """A Rich progress bar per phase of ``bench scale``, redrawn by the measured thread at
+    most twice a second (a refresh thread would take the GIL from what it measures)."""
+
+    def __init__(self, bar: Progress) -> None:
+        self.bar = bar
+        self.task: TaskID | None = None
+        self.drawn = 0.0
+
+    def phase(self, name: str, total: int) -> None:
+        self.task = self.bar.add_task(name, total=total)
+        self.bar.refresh()
+
+    def advance(self, done: int) -> None:
+        if self.task is not None:
+            self.bar.advance(self.task, done)
+            if time.monotonic() - self.drawn >= 0.5:
+                self.bar.refresh()
+                self.drawn = time.monotonic()
+
+
+#: Figure -> (unit, target, whether lower is better), for people.
+SCALE_TARGETS: dict[str, tuple[str, float, bool]] = {
+    "placements_per_s": ("/s", 20_000, False),
+    "p99_decision_ms": ("ms", 1.0, True),
+    "batch_clear_s": ("s", 10.0, True),
+    "peak_rss_mb": ("MB", 4096, True),
+}
+
+
+@bench_app.command("scale")
+def scale(
+    cards: Annotated[int, typer.Option("--cards", help="Cards in the fleet (about).")] = 300_000,
+    centers: Annotated[int, typer.Option("--centers", help="Computing centers.")] = 550,
+    requests: Annotated[int, typer.Option("--requests", help="Requests to place.")] = 100_000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of fleet and requests.")] = 7,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    bound: Annotated[
+        bool, typer.Option("--bound", help="Also bound any batch clearing by an LP (HiGHS).")
+    ] = False,
+) -> None:
+    """Place a national request mix on a national fleet: online, then all at once."""
+    if cards <= 0 or centers <= 0 or requests <= 0:
+        raise CliError("--cards, --centers and --requests must be positive")
+    with (
+        Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=as_json,
+            auto_refresh=False,
+        ) as bar,
+        stdout_to_stderr(),
+    ):  # HiGHS greets on stdout
+        figures = run_scale(cards, centers, requests, seed=seed, bound=bound, tracker=_Bar(bar))
+    if as_json:
+        emit_json(figures)
+        return
+    rows = []
+    for name, value in figures.items():
+        unit, target, lower = SCALE_TARGETS.get(name, ("", math.nan, True))
+        verdict = ""
+        if not math.isnan(target):
+            met = value <= target if lower else value >= target
+            verdict = f"{'met' if met else 'missed'} ({'<' if lower else '>'}= {target:g} {unit})"
+        rows.append([name, value, verdict])
+    table(["figure", ">value", "target"], rows, title=f"bench scale (seed {seed})")

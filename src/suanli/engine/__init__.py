@@ -11,6 +11,13 @@ constraints, each a named plugin that says why it excluded what it excluded) -> 
 (integer 0-100 per plugin, weighted) -> select -> reserve / unreserve. Policies (the FGD
 paper's baselines, FGD itself and ours) are named engine configurations, see
 :func:`make_engine`.
+
+At national scale (hundreds of thousands of cards) a decision does not look at single
+nodes: nodes in the same state are one class, the snapshot keeps an index of the live
+classes (:mod:`.index`), filters are memoized per demand signature (:mod:`.filtering`),
+and the select step ranks classes with the very same plugins (:mod:`.byclass`).
+``Engine.clear`` clears a batch of demands in one pass, scarcest and biggest first
+(:mod:`.batch`).
 """
 
 from suanli.engine.builder import SnapshotBuilder

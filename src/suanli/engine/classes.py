@@ -16,6 +16,8 @@ from collections.abc import Hashable
 import numpy as np
 import numpy.typing as npt
 
+from suanli.engine.demand import MILLI
+
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
@@ -23,15 +25,37 @@ ClassKey = tuple[int, int, int, tuple[int, ...]]
 
 
 class NodeClasses:
-    """Interns class keys to dense ids; holds plugins' per-class memos in :attr:`memo`."""
+    """Interns class keys to dense ids; holds plugins' per-class memos in :attr:`memo`.
+
+    Each class also has a *kind*: its key with the pool replaced by the pool's model, so
+    nodes of one model and shape in the same state share a kind across pools (what the
+    class-scope plugins of :mod:`suanli.engine.byclass` score). The snapshot tells the
+    registry each pool's model (:meth:`bind`) before interning.
+    """
 
     def __init__(self) -> None:
         self._ids: dict[ClassKey, int] = {}
         self.keys: list[ClassKey] = []
+        self.whole: list[int] = []
+        """Wholly free GPUs of a node in each class."""
+        self.kind: list[int] = []
+        """The kind of each class."""
+        self._kinds: dict[ClassKey, int] = {}
+        self.pool_model: list[int] = []
         self.memo: dict[Hashable, object] = {}
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    @property
+    def kinds(self) -> int:
+        """Kinds interned so far."""
+        return len(self._kinds)
+
+    def bind(self, pool_model: list[int]) -> None:
+        """Each pool row's model index (once, before the first class is interned)."""
+        if not self.pool_model:
+            self.pool_model = list(pool_model)
 
     def intern(self, key: ClassKey) -> int:
         found = self._ids.get(key)
@@ -39,6 +63,9 @@ class NodeClasses:
             found = len(self.keys)
             self._ids[key] = found
             self.keys.append(key)
+            self.whole.append(key[3].count(MILLI))
+            kind = (self.pool_model[key[0]], key[1], key[2], key[3])
+            self.kind.append(self._kinds.setdefault(kind, len(self._kinds)))
         return found
 
 

@@ -68,6 +68,7 @@ class FgdScore:
     """The paper's FGD node score, 0-100 (see the module docstring)."""
 
     name: ClassVar[str] = "fgd"
+    scope: ClassVar[str] = "class"
 
     def __init__(self, mix: DemandMix) -> None:
         self.mix = mix

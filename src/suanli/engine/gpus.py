@@ -16,16 +16,19 @@ from suanli.engine.snapshot import Snapshot
 
 def whole_gpus(snap: Snapshot, row: int, count: int) -> tuple[int, ...]:
     """The ``count`` lowest-index wholly free GPUs of ``row``."""
-    free = np.flatnonzero(snap.gpu_free[row, : int(snap.node_gpus[row])] == MILLI)
-    if free.size < count:
+    milli = snap.gpu_free[row].tolist()  # (GPUs past the node's own are never free)
+    if count == 1 and MILLI in milli:
+        return (milli.index(MILLI),)
+    free = [g for g, m in enumerate(milli) if m == MILLI]
+    if len(free) < count:
         raise ValueError(f"node {int(snap.node_id[row])} has fewer than {count} free cards")
-    return tuple(int(g) for g in free[:count])
+    return tuple(free[:count])
 
 
 def fitting_gpus(snap: Snapshot, demand: Demand, row: int) -> list[int]:
     """Indices of the GPUs of ``row`` with at least the demand's share free."""
-    count = int(snap.node_gpus[row])
-    return [int(g) for g in np.flatnonzero(snap.gpu_free[row, :count] >= demand.gpu_milli)]
+    need = demand.gpu_milli  # (GPUs past the node's own have 0 free: they never fit)
+    return [g for g, milli in enumerate(snap.gpu_free[row].tolist()) if milli >= need]
 
 
 class BestFitGpu:
@@ -38,8 +41,9 @@ class BestFitGpu:
             return ()
         if not demand.is_share:
             return whole_gpus(snap, row, demand.per_node)
-        fits = fitting_gpus(snap, demand, row)
-        return (min(fits, key=lambda g: (int(snap.gpu_free[row, g]), g)),)
+        need = demand.gpu_milli
+        free = snap.gpu_free[row].tolist()
+        return (min((milli, g) for g, milli in enumerate(free) if milli >= need)[1],)
 
 
 class RandomFitGpu:

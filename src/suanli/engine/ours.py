@@ -72,6 +72,7 @@ class SuanliScore:
     """Our node score, 0-100 (see the module docstring)."""
 
     name: ClassVar[str] = "suanli"
+    scope: ClassVar[str] = "class"
 
     def __init__(self, mix: DemandMix) -> None:
         self.mix = mix

@@ -48,6 +48,7 @@ class DotProductScore:
     """
 
     name: ClassVar[str] = "dotprod"
+    scope: ClassVar[str] = "class"
 
     def score(self, snap: Snapshot, demand: Demand, rows: IntArray) -> IntArray:
         node_cpu = snap.node_cpu[rows] / MAX_CPU
@@ -67,6 +68,7 @@ class GpuPackingScore:
     """
 
     name: ClassVar[str] = "packing"
+    scope: ClassVar[str] = "class"
 
     def score(self, snap: Snapshot, demand: Demand, rows: IntArray) -> IntArray:
         if demand.cards == 0:

@@ -13,7 +13,13 @@ A decision, in numbered phases:
    chosen nodes score best on average.
 5. The GPU picker names the GPUs on each chosen node.
 
-``reserve`` applies a placement to a snapshot and ``unreserve`` is its exact inverse.
+Steps 2-4 run over classes of identical nodes (:mod:`suanli.engine.byclass`) whenever the
+engine's plugins allow it, node by node otherwise; the placement is the same. Filters are
+memoized per demand signature (:mod:`suanli.engine.filtering`); reasons are only worked
+out for a demand that stays unplaced.
+
+``reserve`` applies a placement to a snapshot and ``unreserve`` is its exact inverse;
+``clear`` places a whole batch (:mod:`suanli.engine.batch`).
 """
 
 from __future__ import annotations
@@ -22,7 +28,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from suanli.engine import batch
+from suanli.engine.byclass import ClassPath
 from suanli.engine.demand import Allocation, Code, Demand, Placement, Status, Unplaced
+from suanli.engine.filtering import alive_pools, filter_statuses, pool_mask
 from suanli.engine.gpus import BestFitGpu, whole_gpus
 from suanli.engine.plugins import DEFAULT_FILTERS, FitFilter, ModelFilter
 from suanli.engine.protocols import BoolArray, GpuPicker, NodeFilter, NodeScore, PoolFilter
@@ -32,6 +41,8 @@ from suanli.engine.snapshot import IntArray, Snapshot
 from suanli.kit.money import yuan
 
 NEAREST = 3
+NEAREST_MODELS = ModelFilter()
+"""What "nearest offers" must match: the accepted models and their minimums."""
 
 
 class Engine:
@@ -56,6 +67,7 @@ class Engine:
             tie = LowestNodeId() if rng is None else RandomTie(rng)
         self.tie = tie
         self.name = name
+        self._by_class: tuple[object, object, object, ClassPath] | None = None
 
     # 1. filter ------------------------------------------------------------------------
     def feasible_pools(self, snap: Snapshot, demand: Demand) -> tuple[BoolArray, list[str]]:
@@ -65,39 +77,27 @@ class Engine:
 
     def filter_pools(self, snap: Snapshot, demand: Demand) -> tuple[BoolArray, list[Status]]:
         """Pool filters in order: the surviving pools and each filter's status."""
-        key = (
-            "pools",
-            self.filters,
-            demand.accepted_models,
-            demand.min_memory_gb,
-            demand.min_tflops,
-            demand.provinces,
-            demand.max_price_fen,
-            demand.per_node,
-            demand.node_count > 1 and (demand.inter_node or "ethernet"),
-        )
-        cached = snap.classes.memo.get(key)
-        if cached is None:
-            alive = np.ones(len(snap.pools), dtype=np.bool_)
-            statuses: list[Status] = []
-            for plugin in self.filters:
-                mask = plugin.mask(snap, demand)
-                cut = int((alive & ~mask).sum())
-                if cut:
-                    reason = plugin.explain(demand, cut)
-                    statuses.append(Status(plugin.name, Code.UNRESOLVABLE, (reason,)))
-                else:
-                    statuses.append(Status(plugin.name, Code.SUCCESS))
-                alive &= mask
-            cached = (alive, statuses)
-            snap.classes.memo[key] = cached
-        alive, statuses = cached  # type: ignore[misc]
+        alive, statuses = filter_statuses(snap, self.filters, demand)
         return alive.copy(), list(statuses)
 
     def candidates(self, snap: Snapshot, demand: Demand, alive: BoolArray) -> IntArray:
         """Node rows of surviving pools that fit the demand now (ascending)."""
         ok = alive[snap.node_pool] & self.fit.node_mask(snap, demand)
         return np.flatnonzero(ok).astype(np.int64)
+
+    @property
+    def by_class(self) -> ClassPath:
+        """The select step over classes of identical nodes (usable for class-determined
+        plugins and a static tie-break, see :mod:`suanli.engine.byclass`)."""
+        found = self._by_class
+        if (
+            found is None
+            or found[0] is not self.scores
+            or found[1] is not self.fit
+            or found[2] is not self.tie
+        ):
+            found = self._by_class = (self.scores, self.fit, self.tie, ClassPath(self))
+        return found[3]
 
     # 2-4. score and select ------------------------------------------------------------
     def weighted(self, snap: Snapshot, demand: Demand, rows: IntArray) -> IntArray:
@@ -110,7 +110,11 @@ class Engine:
         """The placement this engine would make, or None; no reasons (the fast path)."""
         if not snap.pools:
             return None
-        alive, _ = self.filter_pools(snap, demand)
+        by_class = self.by_class
+        if by_class.usable:
+            chosen, score = by_class.select(snap, demand)
+            return self._placement(snap, demand, chosen, score) if chosen else None
+        alive = alive_pools(snap, self.filters, demand)
         rows = self.candidates(snap, demand, alive)
         if rows.size < demand.node_count:
             return None
@@ -125,11 +129,12 @@ class Engine:
         placement = self.choose(snap, demand)
         if placement is not None:
             return placement
-        alive, statuses = self.filter_pools(snap, demand)
+        alive, statuses = filter_statuses(snap, self.filters, demand)
         reasons = [r for s in statuses for r in s.reasons]
         code = Code.UNRESOLVABLE
-        if alive.any():
-            reasons.append(FitFilter.explain(demand, int(alive.sum())))
+        surviving = int(alive.sum())
+        if surviving:
+            reasons.append(FitFilter.explain(demand, surviving))
             code = Code.UNSCHEDULABLE
         return Unplaced(tuple(reasons), self.nearest(snap, demand), code)
 
@@ -139,27 +144,23 @@ class Engine:
             return int(tied[0])
         return int(tied[int(np.argmin(self.tie.keys(snap, tied)))])
 
-    def _allocation(self, snap: Snapshot, demand: Demand, row: int) -> Allocation:
-        gpus = self.picker.pick(snap, demand, row)
-        return Allocation(
-            node_id=int(snap.node_id[row]),
-            cards=demand.per_node,
-            gpus=gpus,
-            gpu_milli=demand.gpu_milli if demand.cards else 0,
-            cpu_milli=demand.cpu_milli,
-            memory_mib=demand.memory_mib,
-        )
-
     def _placement(
         self, snap: Snapshot, demand: Demand, chosen: Sequence[int], score: int
     ) -> Placement:
+        """The placement on rows ``chosen`` (one pool), the picker naming each node's GPUs."""
         pool = snap.pools[int(snap.node_pool[chosen[0]])]
+        pick, node_id = self.picker.pick, snap.node_id
+        per_node, milli = demand.per_node, demand.gpu_milli if demand.cards else 0
+        cpu, mem = demand.cpu_milli, demand.memory_mib
         return Placement(
-            pool_id=pool.pool_id,
-            center_id=pool.center_id,
-            price_fen=pool.price_fen,
-            allocations=tuple(self._allocation(snap, demand, r) for r in sorted(chosen)),
-            score=score,
+            pool.pool_id,
+            pool.center_id,
+            pool.price_fen,
+            tuple(
+                Allocation(int(node_id[r]), per_node, pick(snap, demand, r), milli, cpu, mem)
+                for r in (sorted(chosen) if len(chosen) > 1 else chosen)
+            ),
+            score,
         )
 
     def _select_single(self, snap: Snapshot, demand: Demand, rows: IntArray) -> Placement:
@@ -187,20 +188,25 @@ class Engine:
 
     def nearest(self, snap: Snapshot, demand: Demand) -> tuple[str, ...]:
         """The closest offers that exist: matching models, most free cards, cheapest."""
-        ok = ModelFilter().mask(snap, demand)
+        ok = pool_mask(snap, NEAREST_MODELS, demand)
         if not ok.any():
             return ()
-        free = np.bincount(snap.node_pool, weights=snap.whole_free(), minlength=len(snap.pools))
-        candidates = [int(i) for i in np.flatnonzero(ok & (free > 0))]
-        candidates.sort(key=lambda i: (-int(free[i]), int(snap.pool_price[i]), i))
+        free = snap.index.pool_whole
+        offered = np.flatnonzero(ok & (free > 0))
+        order = np.lexsort((offered, snap.pool_price[offered], -free[offered]))
         lines = []
-        for i in candidates[:NEAREST]:
+        for i in offered[order[:NEAREST]].tolist():
             pool = snap.pools[i]
             lines.append(
                 f"{int(free[i])} free {pool.model} at {pool.label} ({pool.province}), "
                 f"{yuan(pool.price_fen)}/card-hour"
             )
         return tuple(lines)
+
+    def clear(self, snap: Snapshot, demands: Sequence[Demand]) -> list[Placement | None]:
+        """Batch mode: place and reserve many demands at once, the scarcest and biggest
+        first (see :mod:`suanli.engine.batch`); the placement of each, None where none fit."""
+        return batch.clear(self, snap, demands)
 
     # 5. reserve / unreserve -----------------------------------------------------------
     @staticmethod
@@ -211,27 +217,30 @@ class Engine:
         get the lowest-index wholly free cards); unreserve that to undo exactly.
         """
         done: list[Allocation] = []
+        renamed = False
         try:
             for alloc in placement.allocations:
                 row = snap.row_of(alloc.node_id)
-                gpus = alloc.gpus
-                if alloc.cards and not gpus:
-                    gpus = whole_gpus(snap, row, alloc.cards)
-                named = Allocation(
-                    alloc.node_id,
-                    alloc.cards,
-                    gpus,
-                    alloc.gpu_milli,
-                    alloc.cpu_milli,
-                    alloc.memory_mib,
-                )
-                snap.take(row, gpus, named.gpu_milli, named.cpu_milli, named.memory_mib)
+                named = alloc
+                if alloc.cards and not alloc.gpus:
+                    named = Allocation(
+                        alloc.node_id,
+                        alloc.cards,
+                        whole_gpus(snap, row, alloc.cards),
+                        alloc.gpu_milli,
+                        alloc.cpu_milli,
+                        alloc.memory_mib,
+                    )
+                    renamed = True
+                snap.take(row, named.gpus, named.gpu_milli, named.cpu_milli, named.memory_mib)
                 done.append(named)
         except ValueError:
             for named in reversed(done):
                 row = snap.row_of(named.node_id)
                 snap.give(row, named.gpus, named.gpu_milli, named.cpu_milli, named.memory_mib)
             raise
+        if not renamed:
+            return placement
         return Placement(
             placement.pool_id,
             placement.center_id,

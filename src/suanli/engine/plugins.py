@@ -9,6 +9,7 @@ Scores live in :mod:`suanli.engine.scores`, :mod:`suanli.engine.paper` and
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import ClassVar
 
 import numpy as np
@@ -16,7 +17,7 @@ import numpy as np
 from suanli.engine.demand import Demand
 from suanli.engine.protocols import BoolArray, GpuPicker, NodeFilter, NodeScore, PoolFilter
 from suanli.engine.scores import BestFitScore, PriceScore
-from suanli.engine.snapshot import INTER_NODE_RANK, Snapshot
+from suanli.engine.snapshot import INTER_NODE_RANK, IntArray, Snapshot
 from suanli.kit.money import yuan
 
 __all__ = [
@@ -45,6 +46,10 @@ class ModelFilter:
 
     name: ClassVar[str] = "model"
 
+    def key(self, demand: Demand) -> Hashable:
+        """The demand fields the mask reads."""
+        return (demand.accepted_models, demand.min_memory_gb, demand.min_tflops)
+
     def mask(self, snap: Snapshot, demand: Demand) -> BoolArray:
         ok = np.ones(len(snap.pools), dtype=np.bool_)
         if demand.accepted_models:
@@ -72,6 +77,9 @@ class RegionFilter:
 
     name: ClassVar[str] = "region"
 
+    def key(self, demand: Demand) -> Hashable:
+        return demand.provinces
+
     def mask(self, snap: Snapshot, demand: Demand) -> BoolArray:
         if not demand.provinces:
             return np.ones(len(snap.pools), dtype=np.bool_)
@@ -87,6 +95,9 @@ class PriceFilter:
 
     name: ClassVar[str] = "price"
 
+    def key(self, demand: Demand) -> Hashable:
+        return demand.max_price_fen
+
     def mask(self, snap: Snapshot, demand: Demand) -> BoolArray:
         if demand.max_price_fen is None:
             return np.ones(len(snap.pools), dtype=np.bool_)
@@ -101,6 +112,9 @@ class ShapeFilter:
     """Nodes big enough for the per-node share; for gangs, a fast enough fabric."""
 
     name: ClassVar[str] = "shape"
+
+    def key(self, demand: Demand) -> Hashable:
+        return (demand.per_node, demand.node_count > 1 and (demand.inter_node or "ethernet"))
 
     def mask(self, snap: Snapshot, demand: Demand) -> BoolArray:
         ok = snap.pool_cards_per_node >= demand.per_node
@@ -120,13 +134,18 @@ class FitFilter:
     """Nodes with the demand's CPU, memory and ``per_node`` GPUs of ``gpu_milli`` free each."""
 
     name: ClassVar[str] = "fit"
+    scope: ClassVar[str] = "class"
 
     def node_mask(self, snap: Snapshot, demand: Demand) -> BoolArray:
-        ok = snap.node_cpu >= demand.cpu_milli
+        return self.rows_mask(snap, demand, slice(None))
+
+    def rows_mask(self, snap: Snapshot, demand: Demand, rows: IntArray | slice) -> BoolArray:
+        """The fit of the given rows (all rows for ``slice(None)``)."""
+        ok = snap.node_cpu[rows] >= demand.cpu_milli
         if demand.memory_mib:
-            ok &= snap.node_mem >= demand.memory_mib
+            ok &= snap.node_mem[rows] >= demand.memory_mib
         if demand.cards:
-            fitting = (snap.gpu_free >= demand.gpu_milli).sum(axis=1)
+            fitting = (snap.gpu_free[rows] >= demand.gpu_milli).sum(axis=1)
             ok &= fitting >= demand.per_node
         return np.asarray(ok, dtype=np.bool_)
 

@@ -15,19 +15,24 @@ from suanli.engine.snapshot import IntArray, Snapshot
 
 def normalize_low_is_best(values: IntArray) -> IntArray:
     """Map the lowest value to 100 and the highest to 0, linearly (integers)."""
-    low, high = int(values.min()), int(values.max())
+    low, high = values[values.argmin()], values[values.argmax()]  # (cheaper than min, max)
     if high == low:
         return np.full(values.shape, 100, dtype=np.int64)
-    return np.asarray(((high - values) * 100) // (high - low), dtype=np.int64)
+    return np.asarray((high - values) * 100 // (high - low), dtype=np.int64)
 
 
 class PriceScore:
     """Cheaper is better, relative to the cheapest and dearest candidates."""
 
     name: ClassVar[str] = "price"
+    scope: ClassVar[str] = "pool"
 
     def score(self, snap: Snapshot, demand: Demand, rows: IntArray) -> IntArray:
-        return normalize_low_is_best(snap.pool_price[snap.node_pool[rows]])
+        return self.score_pools(snap, demand, snap.node_pool[rows])
+
+    def score_pools(self, snap: Snapshot, demand: Demand, pools: IntArray) -> IntArray:
+        """The score of a row of each of ``pools`` (pool rows, repeats allowed)."""
+        return normalize_low_is_best(snap.pool_price[pools])
 
 
 class BestFitScore:
@@ -38,6 +43,7 @@ class BestFitScore:
     """
 
     name: ClassVar[str] = "bestfit"
+    scope: ClassVar[str] = "class"
 
     def score(self, snap: Snapshot, demand: Demand, rows: IntArray) -> IntArray:
         leftover = snap.gpu_free[rows].sum(axis=1) - demand.per_node * demand.milli_per_gpu

@@ -29,6 +29,8 @@ class LowestNodeId:
     """The lowest node id wins."""
 
     name: ClassVar[str] = "lowest-id"
+    static: ClassVar[bool] = True
+    row_order: ClassVar[bool] = True
 
     def keys(self, snap: Snapshot, rows: IntArray) -> IntArray:
         return snap.node_id[rows]
@@ -50,6 +52,7 @@ class NodePriority:
     """A fixed rank per node id (lower first); nodes without a rank come last, by id."""
 
     name: ClassVar[str] = "priority"
+    static: ClassVar[bool] = True
 
     def __init__(self, rank: Mapping[int, int]) -> None:
         self.rank = dict(rank)

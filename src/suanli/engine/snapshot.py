@@ -19,13 +19,14 @@ Pools that do not track CPU or memory (the whole-card exchange) get :data:`UNLIM
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from suanli.engine.classes import FloatArray, IntArray, NodeClasses
 from suanli.engine.demand import MILLI
+from suanli.engine.index import ClassIndex
 from suanli.engine.wholecards import WholeCards
 
 #: Inter-node interconnects, weakest first; a gang needs at least the rank it asks for.
@@ -84,12 +85,41 @@ class Snapshot:
     classes: NodeClasses = field(default_factory=NodeClasses, repr=False)
     node_class: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     _node_row: dict[int, int] = field(default_factory=dict, repr=False)
+    _index: ClassIndex | None = field(default=None, repr=False)
+    cache: dict[Hashable, object] = field(default_factory=dict, repr=False)
+    """Engines' summaries of this snapshot's current state (not copied; see ``byclass``)."""
 
     def __post_init__(self) -> None:
+        self.classes.bind(self.pool_model.tolist())
         if self.node_class.shape[0] != self.node_id.shape[0]:
-            self.node_class = np.array(
-                [self._class_of(r) for r in range(self.nodes)], dtype=np.int64
-            )
+            self.node_class = self._classes_of_all()
+        if self._index is None:
+            self._index = ClassIndex.of(self.classes, len(self.pools), self.node_class.tolist())
+
+    def _classes_of_all(self) -> IntArray:
+        """Every row's class (interned in row order), in one pass."""
+        ordered = (-np.sort(-self.gpu_free, axis=1)).tolist()
+        intern = self.classes.intern
+        return np.array(
+            [
+                intern((pool, cpu, mem, tuple(gpus[:count])))
+                for pool, cpu, mem, gpus, count in zip(
+                    self.node_pool.tolist(),
+                    self.node_cpu.tolist(),
+                    self.node_mem.tolist(),
+                    ordered,
+                    self.node_gpus.tolist(),
+                    strict=True,
+                )
+            ],
+            dtype=np.int64,
+        )
+
+    @property
+    def index(self) -> ClassIndex:
+        """Live classes per pool, kept in step with every write (see ``index``)."""
+        assert self._index is not None
+        return self._index
 
     # -- reading ------------------------------------------------------------------------
     @property
@@ -153,6 +183,7 @@ class Snapshot:
             classes=self.classes,
             node_class=self.node_class.copy(),
             _node_row=self._node_row,
+            _index=self.index.copy(),
         )
 
     # -- writing ------------------------------------------------------------------------
@@ -160,36 +191,52 @@ class Snapshot:
         self, row: int, gpus: Sequence[int], milli: int, cpu: int, mem: int
     ) -> str | None:
         """Why ``take`` would fail (a sentence), or None if it fits."""
-        node = int(self.node_id[row])
+        return self._why_not(row, gpus, milli, cpu, mem, self.gpu_free[row].tolist())
+
+    def _why_not(
+        self, row: int, gpus: Sequence[int], milli: int, cpu: int, mem: int, free: list[int]
+    ) -> str | None:
+        node = f"node {int(self.node_id[row])}"
         if len(set(gpus)) != len(gpus):
-            return f"node {node}: a GPU is named twice"
+            return f"{node}: a GPU is named twice"
+        count = int(self.node_gpus[row])
         for gpu in gpus:
-            if not 0 <= gpu < int(self.node_gpus[row]):
-                return f"node {node} has no GPU {gpu}"
-            if int(self.gpu_free[row, gpu]) < milli:
-                return f"node {node} GPU {gpu} has less than {milli} milli-GPU free"
-        if int(self.node_cpu[row]) < cpu or int(self.node_mem[row]) < mem:
-            return f"node {node} has too little free CPU or memory"
+            if not 0 <= gpu < count:
+                return f"{node} has no GPU {gpu}"
+            if free[gpu] < milli:
+                return f"{node} GPU {gpu} has less than {milli} milli-GPU free"
+        if (cpu and int(self.node_cpu[row]) < cpu) or (mem and int(self.node_mem[row]) < mem):
+            return f"{node} has too little free CPU or memory"
         return None
 
     def take(self, row: int, gpus: Sequence[int], milli: int, cpu: int, mem: int) -> None:
         """Take ``milli`` of each GPU in ``gpus`` and ``cpu`` / ``mem`` from node ``row``."""
-        problem = self.check_take(row, gpus, milli, cpu, mem)
-        if problem is not None:
-            raise ValueError(problem)
-        self._apply(row, gpus, -milli, -cpu, -mem, 1)
+        free = self.gpu_free[row].tolist()
+        count = int(self.node_gpus[row])
+        if len(gpus) == 1:  # checked quickly here; sentences only for what does not fit
+            fits = 0 <= gpus[0] < count and free[gpus[0]] >= milli
+        else:
+            fits = len(set(gpus)) == len(gpus)
+            fits = fits and all(0 <= g < count and free[g] >= milli for g in gpus)
+        if not fits or (
+            (cpu and int(self.node_cpu[row]) < cpu) or (mem and int(self.node_mem[row]) < mem)
+        ):
+            raise ValueError(self._why_not(row, gpus, milli, cpu, mem, free))
+        self._apply(row, gpus, -milli, -cpu, -mem, 1, free)
 
     def give(self, row: int, gpus: Sequence[int], milli: int, cpu: int, mem: int) -> None:
         """The exact inverse of :meth:`take` with the same arguments."""
-        node = int(self.node_id[row])
+        free = self.gpu_free[row].tolist()
         for gpu in gpus:
-            if int(self.gpu_free[row, gpu]) + milli > MILLI:
+            if free[gpu] + milli > MILLI:
+                node = int(self.node_id[row])
                 raise ValueError(f"node {node} GPU {gpu} would have more than a whole GPU")
-        if int(self.node_cpu[row]) + cpu > int(self.node_cpu_cap[row]) or int(
-            self.node_mem[row]
-        ) + mem > int(self.node_mem_cap[row]):
+        if (cpu and int(self.node_cpu[row]) + cpu > int(self.node_cpu_cap[row])) or (
+            mem and int(self.node_mem[row]) + mem > int(self.node_mem_cap[row])
+        ):
+            node = int(self.node_id[row])
             raise ValueError(f"node {node} would have more CPU or memory than it has")
-        self._apply(row, gpus, milli, cpu, mem, -1)
+        self._apply(row, gpus, milli, cpu, mem, -1, free)
 
     def set_whole_free(self, row: int, value: int) -> None:
         """Legacy write of a node's free whole cards: release fully used GPUs (highest index
@@ -203,22 +250,41 @@ class Snapshot:
             used = [j for j in range(count - 1, -1, -1) if int(self.gpu_free[row, j]) == 0]
             if len(used) < value - current:
                 raise ValueError(f"node {node} has only {len(used)} whole cards in use")
-            self._apply(row, used[: value - current], MILLI, 0, 0, 0)
+            self._apply(row, used[: value - current], MILLI, 0, 0, 0, self.gpu_free[row].tolist())
         elif value < current:
             free = [j for j in range(count) if int(self.gpu_free[row, j]) == MILLI]
-            self._apply(row, free[: current - value], -MILLI, 0, 0, 0)
+            self._apply(row, free[: current - value], -MILLI, 0, 0, 0, self.gpu_free[row].tolist())
 
     def _apply(
-        self, row: int, gpus: Sequence[int], milli: int, cpu: int, mem: int, sign: int
+        self,
+        row: int,
+        gpus: Sequence[int],
+        milli: int,
+        cpu: int,
+        mem: int,
+        sign: int,
+        values: list[int],
     ) -> None:
+        """Add ``milli`` to ``gpus`` of ``row`` (whose free milli-GPU are ``values``), ``cpu``
+        and ``mem``; count the workload in the tags (``sign``); move the row's class."""
+        line = self.gpu_free[row]
         for gpu in gpus:
-            self.gpu_free[row, gpu] += milli
-        self.node_cpu[row] += cpu
-        self.node_mem[row] += mem
+            values[gpu] += milli
+            line[gpu] = values[gpu]
+        if cpu:
+            self.node_cpu[row] += cpu
+        if mem:
+            self.node_mem[row] += mem
         if gpus:
             tag = 0 if abs(milli) < MILLI else len(gpus)
             self.node_tags[row, tag] += sign
-        self.node_class[row] = self._class_of(row)
+        classes = self.classes
+        old = int(self.node_class[row])
+        pool, old_cpu, old_mem, old_gpus = classes.keys[old]  # the row's state until now
+        state = tuple(sorted(values[: len(old_gpus)], reverse=True))
+        new = classes.intern((pool, old_cpu + cpu, old_mem + mem, state))
+        self.node_class[row] = new
+        self.index.move(row, old, new)
 
     def _class_of(self, row: int) -> int:
         count = int(self.node_gpus[row])

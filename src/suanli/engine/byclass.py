@@ -1,0 +1,271 @@
+"""Decisions over classes of identical nodes instead of single nodes.
+
+The pipeline's select step (:mod:`suanli.engine.pipeline`) ranks every fitting node. When
+every plugin of an engine only looks at what a node's class determines, the same ranking
+can be read off the live classes (a few per pool, see :mod:`suanli.engine.index`), and
+this module does exactly that -- the same plugins, the same integer arithmetic, the same
+tie-break, so the same placement. It applies when
+
+* every score plugin has ``scope = "class"``: it scores a node from its *kind* alone (its
+  model, GPU count and free CPU, memory and milli-GPU per GPU; see
+  :class:`~suanli.engine.classes.NodeClasses`) and the demand's capacity
+  (:func:`capacity_key`), or ``scope = "pool"``: from its pool alone and the *set* of
+  candidate pools (PriceScore's min-max normalization: one row per live class gives the
+  same set as every row). Such a plugin may offer ``score_pools(snap, demand, pools)``;
+* the fit filter has ``scope = "class"`` and a ``rows_mask``;
+* the tie-break is ``static``: a fixed key per row (lowest node id, a node priority).
+
+A node's total is then ``class part + pool part``. The class part (or "does not fit") is
+memoized per kind and demand capacity, for good: a few hundred kinds cover a national
+fleet. A decision is then a handful of vectorized steps over the live classes of the
+candidate pools -- no step looks at single nodes -- and only the selected classes are
+opened to find their members. Engines with other plugins (node tags, random draws,
+normalizations over node values) keep the node-by-node path; both paths give the same
+placements (``tests/engine/test_byclass.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import fields
+from operator import attrgetter
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from suanli.engine.classes import IntArray, NodeClasses
+from suanli.engine.demand import Demand
+from suanli.engine.filtering import alive_pools, every_pool
+from suanli.engine.protocols import BoolArray
+
+if TYPE_CHECKING:
+    from suanli.engine.pipeline import Engine
+    from suanli.engine.snapshot import Snapshot
+
+__all__ = ["ClassPath", "capacity_key", "scope"]
+
+Capacity = tuple[int, int | None, int, int, int]
+
+DEMAND_FIELDS = attrgetter(*(f.name for f in fields(Demand)))
+"""A demand's fields as a plain tuple."""
+
+
+def capacity_key(demand: Demand) -> Capacity:
+    """What class-scope plugins may read of a demand: its capacity, not its constraints."""
+    return (
+        demand.cards,
+        demand.cards_per_node,
+        demand.gpu_milli,
+        demand.cpu_milli,
+        demand.memory_mib,
+    )
+
+
+def scope(plugin: object) -> str:
+    """A plugin's declared scope: ``"pool"``, ``"class"`` or (undeclared) ``"node"``."""
+    return str(getattr(plugin, "scope", "node"))
+
+
+NO_POOL: BoolArray = np.zeros(0, dtype=np.bool_)
+"""A plan's mask when every pool is filtered out."""
+UNKNOWN = np.iinfo(np.int64).min
+"""A class part not worked out yet."""
+UNFIT = UNKNOWN + 1
+"""The part of a kind that does not fit the demand."""
+
+
+class ClassMemo:
+    """Per kind, for one engine and one demand capacity: the class part, or a marker."""
+
+    __slots__ = ("part",)
+
+    def __init__(self) -> None:
+        self.part: IntArray = np.full(256, UNKNOWN, dtype=np.int64)
+
+    def reserve(self, kinds: int) -> None:
+        """Room for kind ids below ``kinds``."""
+        size = self.part.shape[0]
+        if kinds > size:
+            grown = np.full(max(kinds, 2 * size), UNKNOWN, dtype=np.int64)
+            grown[:size] = self.part
+            self.part = grown
+
+
+Plans = tuple[NodeClasses, dict[Hashable, tuple[BoolArray | None, ClassMemo]]]
+"""The class registry and, per demand (as its field tuple), its surviving pools and memo."""
+
+
+class ClassPath:
+    """The select step of one engine, over classes (see the module docstring)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.pool_scores = tuple((p, w) for p, w in engine.scores if scope(p) == "pool")
+        self._by_pool = tuple((getattr(p, "score_pools", None), p, w) for p, w in self.pool_scores)
+        self.class_scores = tuple((p, w) for p, w in engine.scores if scope(p) == "class")
+        self.usable = (
+            len(self.pool_scores) + len(self.class_scores) == len(engine.scores)
+            and scope(engine.fit) == "class"
+            and hasattr(engine.fit, "rows_mask")
+            and bool(getattr(engine.tie, "static", False))
+        )
+        self.by_row = bool(getattr(engine.tie, "row_order", False))
+        self._key: Hashable = ("class-path", self.class_scores, engine.fit)
+        self._plans: Plans | None = None
+
+    # -- memos -------------------------------------------------------------------------
+    def _memo(self, snap: Snapshot, demand: Demand) -> ClassMemo:
+        key = (self._key, capacity_key(demand))
+        found = snap.classes.memo.get(key)
+        if not isinstance(found, ClassMemo):
+            found = ClassMemo()
+            snap.classes.memo[key] = found
+        return found
+
+    def _plan(self, snap: Snapshot, demand: Demand) -> tuple[BoolArray | None, ClassMemo]:
+        """The demand's surviving pools (None: all) and its capacity's memo, remembered per
+        demand (equal demands share them) on the class registry."""
+        registry = snap.classes
+        plans = self._plans
+        if plans is None or plans[0] is not registry:
+            key = ("class-plans", self._key, self.engine.filters)
+            found = registry.memo.get(key)
+            if not isinstance(found, dict):
+                found = registry.memo[key] = {}
+            plans = self._plans = (registry, found)
+        key = DEMAND_FIELDS(demand)  # hashes and compares far faster than the dataclass
+        plan = plans[1].get(key)
+        if plan is None:
+            mask = alive_pools(snap, self.engine.filters, demand)
+            alive = None if mask is every_pool(snap) else mask if mask.any() else NO_POOL
+            plan = plans[1][key] = (alive, self._memo(snap, demand))
+        plan[1].reserve(registry.kinds)
+        return plan
+
+    def _fill(self, snap: Snapshot, demand: Demand, memo: ClassMemo, parts: IntArray) -> None:
+        """Work out the parts of the live kinds whose ``parts`` are still unknown."""
+        index = snap.index
+        unknown = (parts == UNKNOWN).nonzero()[0]
+        kinds, first = np.unique(index.slot_kind[unknown], return_index=True)
+        rows = index.slot_rep[unknown[first]]  # any node of a kind stands for it
+        ok = self.engine.fit.rows_mask(snap, demand, rows)  # type: ignore[attr-defined]
+        memo.part[kinds] = UNFIT
+        rows = rows[ok]
+        total = np.zeros(rows.shape, dtype=np.int64)
+        for plugin, weight in self.class_scores:
+            total += weight * plugin.score(snap, demand, rows)
+        memo.part[kinds[ok]] = total
+
+    def _keys(self, snap: Snapshot) -> list[int]:
+        """The tie key of every row (static tie-breaks), computed once per snapshot."""
+        key = ("tie-keys", self.engine.tie)
+        found = snap.cache.get(key)
+        if not isinstance(found, list):
+            everything = np.arange(snap.nodes, dtype=np.int64)
+            found = [int(k) for k in self.engine.tie.keys(snap, everything).tolist()]
+            snap.cache[key] = found
+        return found
+
+    # -- select ------------------------------------------------------------------------
+    def select(self, snap: Snapshot, demand: Demand) -> tuple[list[int], int]:
+        """The chosen rows and the placement's score; ``([], 0)`` if nothing fits now."""
+        index = snap.index
+        live = index.live
+        if not live:
+            return [], 0
+        alive, memo = self._plan(snap, demand)
+        if alive is NO_POOL:
+            return [], 0
+        kinds = index.slot_kind[:live]
+        if snap.cache.get(memo) != index.kind_epoch:  # a kind may have come alive since
+            parts = memo.part[kinds]
+            if parts[parts.argmin()] == UNKNOWN:  # (argmin: much cheaper than min)
+                self._fill(snap, demand, memo, parts)
+            snap.cache[memo] = index.kind_epoch
+        pools = index.slot_pool[:live]
+        if alive is None:
+            parts = memo.part[kinds]
+            slots = (parts > UNFIT).nonzero()[0]
+            totals = parts[slots]
+        else:  # the candidate pools' slots first: later steps work on fewer
+            slots = alive[pools].nonzero()[0]
+            parts = memo.part[kinds[slots]]
+            fitting = (parts > UNFIT).nonzero()[0]
+            slots, totals = slots[fitting], parts[fitting]
+        if not slots.size:
+            return [], 0
+        if self._by_pool:
+            pools = pools[slots]
+            for by_pool, plugin, weight in self._by_pool:
+                if by_pool is not None:
+                    scored = by_pool(snap, demand, pools)
+                else:
+                    scored = plugin.score(snap, demand, index.slot_rep[slots])
+                totals = totals + (scored if weight == 1 else weight * scored)
+        if demand.cards_per_node is not None and demand.cards > demand.cards_per_node:
+            return self._gang(snap, demand.cards // demand.cards_per_node, slots, totals)
+        best = int(totals.argmax())
+        top = totals[best]
+        same = totals == top
+        if np.count_nonzero(same) == 1:
+            return [self._first(snap, [int(index.slot_class[slots[best]])])], int(top)
+        tied = slots[same.nonzero()[0]]
+        return [self._first(snap, index.slot_class[tied].tolist())], int(top)
+
+    def _first(self, snap: Snapshot, classes: list[int]) -> int:
+        """The member of ``classes`` the tie-break prefers (lowest key, then row)."""
+        lowest = snap.index.lowest
+        if self.by_row:
+            return lowest(classes[0]) if len(classes) == 1 else min(map(lowest, classes))
+        keys = self._keys(snap)
+        firsts = [snap.index.lowest_by(c, keys) for c in classes]
+        return min((keys[r], r) for r in firsts)[1]
+
+    def _gang(
+        self, snap: Snapshot, need: int, slots: IntArray, totals: IntArray
+    ) -> tuple[list[int], int]:
+        """The pool whose best ``need`` nodes score best on average (lowest pool row on
+        ties), its nodes ranked as the node path ranks them: total, tie key, row."""
+        index = snap.index
+        pools = index.slot_pool[slots]
+        classes = index.slot_class[slots]
+        counts = index.slot_count[slots]
+        per_pool = np.bincount(pools, weights=counts, minlength=len(snap.pools))
+        enough = (per_pool[pools] >= need).nonzero()[0]
+        if not enough.size:
+            return [], 0
+        order = enough[np.lexsort((-totals[enough], pools[enough]))]
+        pools, counts, totals, classes = pools[order], counts[order], totals[order], classes[order]
+        start = np.ones(pools.shape, dtype=np.bool_)
+        start[1:] = pools[1:] != pools[:-1]
+        group = np.cumsum(start) - 1
+        before = np.cumsum(counts) - counts
+        before -= before[start][group]
+        took = np.clip(need - before, 0, counts)
+        means = np.trunc(np.bincount(group, weights=took * totals) / need)
+        best = int(np.argmax(means))  # the first best: the lowest pool row
+        inside = group == best
+        ranked = list(zip(totals[inside].tolist(), classes[inside].tolist(), strict=True))
+        return self._members(snap, ranked, need), int(means[best])
+
+    def _members(self, snap: Snapshot, ranked: list[tuple[int, int]], need: int) -> list[int]:
+        """The ``need`` best nodes of classes ranked best first: total, tie key, row."""
+        members = snap.index.members
+        keys = None if self.by_row else self._keys(snap)
+        chosen: list[int] = []
+        i = 0
+        while len(chosen) < need:
+            value = ranked[i][0]
+            group: list[int] = []
+            while i < len(ranked) and ranked[i][0] == value:
+                group.extend(members[ranked[i][1]])
+                i += 1
+            left = need - len(chosen)
+            if len(group) > left:
+                if keys is None:
+                    group.sort()
+                else:
+                    group.sort(key=lambda r: (keys[r], r))
+                group = group[:left]
+            chosen.extend(group)
+        return chosen
