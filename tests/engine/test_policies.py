@@ -15,7 +15,7 @@ from suanli.engine import Demand, DemandMix, Shape, Snapshot
 from suanli.engine.fgd import FgdGpu, FgdScore
 from suanli.engine.frag import FragMeter, FragModel
 from suanli.engine.gpus import BestFitGpu, RandomFitGpu
-from suanli.engine.ours import SuanliGpu, SuanliScore, cpu_per_gpu_milli
+from suanli.engine.ours import FILL_RATE, SuanliGpu, SuanliScore, cpu_per_gpu_milli, hole_waste
 from suanli.engine.paper import (
     DotProductScore,
     GpuClusteringScore,
@@ -175,6 +175,50 @@ def test_suanli_keeps_cpu_where_gpus_need_it() -> None:
     assert FgdScore(MIX).score(snap, demand, rows(snap)).tolist() == [50, 50]
     share = Demand(cards=1, gpu_milli=500, cpu_milli=1000)
     assert SuanliGpu(MIX).pick(nodes(([1000, 500, 0, 0], 8000)), share, 0) == (1,)
+
+
+def test_suanli_keeps_memory_where_gpus_need_it() -> None:
+    # 1 MiB per milli-GPU learned from the first GPU demand; a CPU-only demand asking 1500
+    # MiB leaves node P 500 MiB for its 2 idle GPUs: 1500 milli stranded, clipped to 0.
+    pool = gpu_pool(1, gpus=4, cpu=128_000, mem=1 << 20)
+    snap = fleet([pool], [(0, 1, [1000, 1000, 0, 0], 64_000, 2000), (1, 1, None, 64_000, None)])
+    score = SuanliScore(MIX)
+    assert score.mem_per_milli == 0.0  # nothing seen yet: no memory term
+    score.score(snap, Demand(cards=1, cpu_milli=1000, memory_mib=1000), rows(snap))
+    assert score.mem_per_milli == pytest.approx(1.0)
+    demand = Demand(cards=0, cpu_milli=1000, memory_mib=1500)
+    assert score.score(snap, demand, rows(snap)).tolist() == [0, 50]
+
+
+def test_hole_waste_charges_the_holes_few_shares_fit() -> None:
+    # Shares of 800 are common, of 100 rare: the 200 beside an 800 mostly stays idle, the
+    # 900 beside a 100 is soon taken by an 800 (which leaves a 100 hole).
+    mix = DemandMix(
+        (Shape(1000, 800, 1), Shape(1000, 100, 1), Shape(1000, 1000, 1)), (0.5, 0.01, 0.49)
+    )
+    value = hole_waste(mix)
+    rho = (FILL_RATE * 0.01 / 0.51) ** 2  # chance a hole that only the 100 fits is filled
+    v100 = (1 - rho) * 100
+    assert value[0] == 0.0
+    assert value[50] == 50.0  # nothing fits: all of it is lost
+    assert value[100] == pytest.approx(v100)
+    assert value[200] == pytest.approx((1 - rho) * 200 + rho * v100)
+    assert value[900] < value[200] / 2
+    # halves and wholes only: a half hole is always filled, so a GPU is never lost
+    assert hole_waste(MIX)[[500, 700, 1000]].tolist() == [0.0, 200.0, 0.0]
+
+
+def test_suanli_puts_a_share_where_the_hole_it_leaves_is_filled() -> None:
+    # An 800 on the GPU with 900 free leaves 100, on an idle GPU 200: both rarely filled,
+    # but the 900 hole would have been taken by an 800 anyway; the idle GPU is kept whole.
+    mix = DemandMix(
+        (Shape(1000, 800, 1), Shape(1000, 100, 1), Shape(1000, 1000, 1)), (0.5, 0.01, 0.49)
+    )
+    snap = nodes(([1000, 1000, 0, 0], 64_000), ([1000, 900, 0, 0], 64_000))
+    demand = Demand(cards=1, gpu_milli=800, cpu_milli=1000)
+    scores = SuanliScore(mix).score(snap, demand, rows(snap)).tolist()
+    assert scores[1] > scores[0]
+    assert SuanliGpu(mix).pick(snap, demand, 1) == (1,)
 
 
 def test_the_frag_meter_follows_changes() -> None:

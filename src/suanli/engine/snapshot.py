@@ -12,7 +12,9 @@ Invariants, kept by :meth:`Snapshot.take` / :meth:`Snapshot.give` (the only writ
 * ``0 <= node_cpu[i] <= node_cpu_cap[i]`` and ``0 <= node_mem[i] <= node_mem_cap[i]``;
 * ``node_class[i]`` is the interned class of the row's current state (see ``classes``);
 * ``node_tags[i, t]`` counts the GPU workloads of kind ``t`` on the node (``t`` 0: a share
-  of a GPU, ``t`` k: k whole GPUs), which GPU-clustering scores read.
+  of a GPU, ``t`` k: k whole GPUs), which GPU-clustering scores read;
+* :attr:`Snapshot.index` lists the live classes, their members and the wholly free GPUs
+  per pool (see ``index``), which decisions over classes read.
 
 Pools that do not track CPU or memory (the whole-card exchange) get :data:`UNLIMITED`.
 """
@@ -87,7 +89,8 @@ class Snapshot:
     _node_row: dict[int, int] = field(default_factory=dict, repr=False)
     _index: ClassIndex | None = field(default=None, repr=False)
     cache: dict[Hashable, object] = field(default_factory=dict, repr=False)
-    """Engines' summaries of this snapshot's current state (not copied; see ``byclass``)."""
+    """What engines remember about this very snapshot (tie keys, memos checked against its
+    index); a copy starts empty."""
 
     def __post_init__(self) -> None:
         self.classes.bind(self.pool_model.tolist())
