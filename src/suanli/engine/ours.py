@@ -28,8 +28,8 @@ is largest (the fullest such GPU on ties). Computed once per (node class, demand
 and memoized, like FGD.
 
 Measured on the five openb traces (the FGD paper's protocol, mean of seeds 42-51), GPU
-allocation at 130% arrival, FGD -> suanli: default 95.39 -> 96.28, cpu050 95.21 -> 96.30,
-gpushare40 94.15 -> 94.99, gpuspec10 94.95 -> 96.28, multigpu20 95.65 -> 96.79 (the hole
+allocation at 130% arrival, FGD -> suanli: default 95.39 -> 96.28, cpu050 95.21 -> 96.26,
+gpushare40 94.15 -> 94.97, gpuspec10 94.95 -> 96.27, multigpu20 95.65 -> 96.73 (the hole
 model brings +0.3 over FGD-plus-CPU-stranding, memory +0.02). On ``default`` what is left
 idle is then ~3.0% of the GPUs in the 190 beside 810-milli shares (one pod in eight asks
 810, only 1.5% of pods fit beside one, and any 810 that arrives while a whole GPU is free
