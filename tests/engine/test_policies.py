@@ -177,17 +177,18 @@ def test_suanli_keeps_cpu_where_gpus_need_it() -> None:
     assert SuanliGpu(MIX).pick(nodes(([1000, 500, 0, 0], 8000)), share, 0) == (1,)
 
 
-def test_suanli_keeps_memory_where_gpus_need_it() -> None:
-    # 1 MiB per milli-GPU learned from the first GPU demand; a CPU-only demand asking 1500
-    # MiB leaves node P 500 MiB for its 2 idle GPUs: 1500 milli stranded, clipped to 0.
+def test_suanli_scores_do_not_depend_on_what_was_scored_before() -> None:
+    # The class path (suanli.engine.byclass) keeps a kind's score for good: the score must
+    # be a function of the node's free capacity and the demand's shape alone.
     pool = gpu_pool(1, gpus=4, cpu=128_000, mem=1 << 20)
-    snap = fleet([pool], [(0, 1, [1000, 1000, 0, 0], 64_000, 2000), (1, 1, None, 64_000, None)])
-    score = SuanliScore(MIX)
-    assert score.mem_per_milli == 0.0  # nothing seen yet: no memory term
-    score.score(snap, Demand(cards=1, cpu_milli=1000, memory_mib=1000), rows(snap))
-    assert score.mem_per_milli == pytest.approx(1.0)
-    demand = Demand(cards=0, cpu_milli=1000, memory_mib=1500)
-    assert score.score(snap, demand, rows(snap)).tolist() == [0, 50]
+    snap = fleet([pool], [(0, 1, [1000, 1000, 0, 0], 64_000, 8000), (1, 1, None, 8000, None)])
+    demand = Demand(cards=0, cpu_milli=4000, memory_mib=4096)
+    fresh = SuanliScore(MIX).score(snap, demand, rows(snap)).tolist()
+    busy = SuanliScore(MIX)
+    for k in range(1, 20):
+        share = Demand(cards=1, gpu_milli=500, cpu_milli=1000, memory_mib=1000 * k)
+        busy.score(snap, share, rows(snap))
+    assert busy.score(snap, demand, rows(snap)).tolist() == fresh
 
 
 def test_hole_waste_charges_the_holes_few_shares_fit() -> None:

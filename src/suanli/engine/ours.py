@@ -1,11 +1,11 @@
 """``suanli``: place each demand where the least GPU ends up idle for good.
 
 Once a trace fills a cluster, what is left idle is (a) slivers of shared GPUs that no
-arriving share fits and (b) GPUs on nodes whose CPU or memory has run out. FGD charges a
+arriving share fits and (b) GPUs on nodes whose CPU has run out. FGD charges a
 placement with the fragmentation it adds against the typical shapes: every partly used GPU
 counts as lost to the whole-GPU shapes, however likely a share is to fill it later, and
 nodes tie until a typical shape stops fitting. We score the waste a placement avoids, in
-milli-GPU, as the sum of three drops (before minus after placing):
+milli-GPU, as the sum of two drops (before minus after placing):
 
 * **holes**: ``sum over the node's GPUs of V(free milli-GPU)``, where ``V(f)`` is the part
   of a hole of ``f`` expected to stay idle for good (:func:`hole_waste`). It is learned
@@ -17,30 +17,30 @@ milli-GPU, as the sum of three drops (before minus after placing):
   lost: few shares are that small;
 * **CPU-stranded GPU**: ``max(0, free milli-GPU - free milli-CPU / kappa)``, ``kappa``
   the CPU the mix's GPU shapes ask per milli-GPU (frequency weighted): GPUs the free
-  CPU cannot feed. CPU-rich nodes (104-core 2-GPU boxes) take CPU-only pods for free;
-* **memory-stranded GPU**: the same with free memory and ``mu``, the MiB per milli-GPU
-  of the GPU demands scored so far (learned online; re-read when their count reaches a
-  power of two, so scores stay memoized; 0, no term, before any).
+  CPU cannot feed. CPU-rich nodes (104-core 2-GPU boxes) take CPU-only pods for free.
 
 The score is ``50 + waste_avoided / 10`` clipped to 0-100 (10 milli-GPU per point; ties
 go to the engine's tie-break); a share goes to the GPU of the chosen node whose hole drop
-is largest (the fullest such GPU on ties). Computed once per (node class, demand shape)
-and memoized, like FGD.
+is largest (the fullest such GPU on ties). The score depends on the node's free capacity
+and the demand's shape only: it is computed once per (node class, demand shape) and
+memoized, like FGD.
 
 Measured on the five openb traces (the FGD paper's protocol, mean of seeds 42-51), GPU
-allocation at 130% arrival, FGD -> suanli: default 95.39 -> 96.28, cpu050 95.21 -> 96.26,
-gpushare40 94.15 -> 94.97, gpuspec10 94.95 -> 96.27, multigpu20 95.65 -> 96.73 (the hole
-model brings +0.3 over FGD-plus-CPU-stranding, memory +0.02). On ``default`` what is left
-idle is then ~3.0% of the GPUs in the 190 beside 810-milli shares (one pod in eight asks
-810, only 1.5% of pods fit beside one, and any 810 that arrives while a whole GPU is free
-must be placed) and ~0.75% in slivers of paired shares (470 + 470 leaves 60): less than a
+allocation at 130% arrival, FGD -> suanli: default 95.39 -> 96.27, cpu050 95.21 -> 96.28,
+gpushare40 94.15 -> 94.98, gpuspec10 94.95 -> 96.26, multigpu20 95.65 -> 96.77 (the hole
+model in FGD's place: +0.3 to +0.5). On ``default`` what is left idle is then ~3.0% of
+the GPUs in the 190 beside 810-milli shares (one pod in eight asks 810, only 1.5% of pods
+fit beside one, and any 810 that arrives while a whole GPU is free must be placed) and
+~0.75% in slivers of paired shares (470 + 470 leaves 60): less than a
 best-fit-decreasing packing of the same pods leaves. Measured and dropped (seeds 42-46,
 default / gpushare40): adding FGD's fragmentation to the sum (-0.06 / -0.06), the hole
 model from the mix weighted by GPU asked (-0.12 / -0.25), a penalty for breaking an idle
 8-GPU node (-0.03 to -0.07), best-fit GPU choice for shares (-0.04 / -0.06), a best-fit or
 packing second key (-0.05 to +0.01), the hole model learned online from arrivals rather
 than from the mix (-0.02 / -0.05), ``rho`` without the square (-0.05 on default),
-FILL_RATE 10 (-0.1 / -0.2) or 40 and more (down to -0.8 on gpushare40).
+FILL_RATE 10 (-0.1 / -0.2) or 40 and more (down to -0.8 on gpushare40). A third term for
+GPUs stranded by memory gained +0.01 (rate learned online from the demands seen, which
+makes the score stateful) or -0.11 (rate from each node's memory per CPU): left out.
 """
 
 from __future__ import annotations
@@ -69,11 +69,11 @@ def cpu_per_gpu_milli(mix: DemandMix) -> float:
     return cpu / gpu if gpu and cpu else 0.0
 
 
-def stranded(gpu_free: FloatArray, other_free: FloatArray, per_milli: float) -> FloatArray:
-    """Milli-GPU that the free CPU (or memory) cannot feed (0 when ``per_milli`` is 0)."""
-    if per_milli <= 0:
+def stranded(gpu_free: FloatArray, cpu_free: FloatArray, kappa: float) -> FloatArray:
+    """Milli-GPU that the free CPU cannot feed (0 when ``kappa`` is 0)."""
+    if kappa <= 0:
         return np.zeros_like(gpu_free)
-    return np.maximum(0.0, gpu_free - other_free / per_milli)
+    return np.maximum(0.0, gpu_free - cpu_free / kappa)
 
 
 @lru_cache(maxsize=64)
@@ -120,20 +120,16 @@ def hole_drops(
 
 
 def waste_avoided(
-    snap: Snapshot, mix: DemandMix, demand: Demand, rows: IntArray, mem_per_milli: float = 0.0
+    snap: Snapshot, mix: DemandMix, demand: Demand, rows: IntArray
 ) -> tuple[IntArray, FloatArray]:
-    """Each option's row index and its drop of hole, CPU- and memory-stranded waste."""
+    """Each option's row index and its drop of hole and CPU-stranded waste (milli-GPU)."""
     owner, _, drop = hole_drops(snap, mix, demand, rows)
+    kappa = cpu_per_gpu_milli(mix)
     gpu = snap.gpu_free[rows].sum(axis=1).astype(np.float64)
     cpu = snap.node_cpu[rows].astype(np.float64)
-    mem = snap.node_mem[rows].astype(np.float64)
-    left = gpu - demand.total_gpu_milli
-    kappa = cpu_per_gpu_milli(mix)
-    cpu_drop = stranded(gpu, cpu, kappa) - stranded(left, cpu - demand.cpu_milli, kappa)
-    mem_drop = stranded(gpu, mem, mem_per_milli) - stranded(
-        left, mem - demand.memory_mib, mem_per_milli
-    )
-    return owner, drop + (cpu_drop + mem_drop)[owner]
+    before = stranded(gpu, cpu, kappa)
+    after = stranded(gpu - demand.total_gpu_milli, cpu - demand.cpu_milli, kappa)
+    return owner, drop + (before - after)[owner]
 
 
 class SuanliScore:
@@ -144,33 +140,9 @@ class SuanliScore:
 
     def __init__(self, mix: DemandMix) -> None:
         self.mix = mix
-        self.seen = 0
-        self._memory = 0.0
-        self._gpu = 0.0
-        self.mem_per_milli = 0.0
-        """MiB of memory per milli-GPU asked by the GPU demands seen so far."""
-
-    def observe(self, demand: Demand) -> None:
-        """Count a GPU demand in the memory rate; re-read it at each power of two."""
-        if not demand.cards:
-            return
-        self.seen += 1
-        self._memory += demand.memory_mib * demand.node_count
-        self._gpu += demand.total_gpu_milli
-        if self.seen & (self.seen - 1) == 0:
-            self.mem_per_milli = self._memory / self._gpu
 
     def score(self, snap: Snapshot, demand: Demand, rows: IntArray) -> IntArray:
-        self.observe(demand)
-        key = (
-            "suanli",
-            self.mix,
-            self.mem_per_milli,
-            demand.cpu_milli,
-            demand.memory_mib,
-            demand.per_node,
-            demand.milli_per_gpu,
-        )
+        key = ("suanli", self.mix, demand.cpu_milli, demand.per_node, demand.milli_per_gpu)
         memo = table(snap.classes, key)
         cls = snap.node_class[rows]
         values = memo.get(cls)
@@ -178,7 +150,7 @@ class SuanliScore:
         if missing.any():
             ids, first = np.unique(cls[missing], return_index=True)
             reps = rows[missing][first]
-            owner, option = waste_avoided(snap, self.mix, demand, reps, self.mem_per_milli)
+            owner, option = waste_avoided(snap, self.mix, demand, reps)
             best = np.full(reps.size, -np.inf)
             np.maximum.at(best, owner, option)
             memo.put(ids, np.clip(np.trunc(50.0 + best / MILLI_PER_POINT), 0, 100))

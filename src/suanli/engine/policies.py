@@ -10,7 +10,7 @@ packing  paper baseline: GpuPacking (shared GPUs, then used nodes, then idle nod
 clustering paper baseline: GpuClustering (keep one kind of GPU work per node)
 bestfit  paper baseline: least CPU and GPU left after placing
 fgd      the FGD paper's policy: least increase of fragmentation (needs a demand mix)
-suanli   ours: expected idle GPU (hole model) plus GPUs stranded by CPU, memory (needs a mix)
+suanli   ours: expected idle GPU (hole model) plus GPUs stranded by missing CPU (needs a mix)
 ======== ==============================================================================
 
 Ties go to the given tie-break (:mod:`suanli.engine.select`); else, with a generator, to a
