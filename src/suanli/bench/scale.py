@@ -89,14 +89,22 @@ def online(
     placed = 0
     start = time.perf_counter()
     for i, item in enumerate(requests):
-        for leaving in due.pop(i, ()):
-            unreserve(snap, leaving)
+        leaving = due.pop(i, None)
+        if leaving is not None:
+            for placement in leaving:
+                unreserve(snap, placement)
         before = clock()
         result = place(snap, item.demand)
         latency[i] = clock() - before
         if isinstance(result, Placement):
             placed += 1
-            due.setdefault(i + item.hold, []).append(reserve(snap, result))
+            named = reserve(snap, result)
+            at = i + item.hold
+            held = due.get(at)
+            if held is None:
+                due[at] = [named]
+            else:
+                held.append(named)
         if not (i + 1) % STEP:
             tracker.advance(STEP)
     seconds = time.perf_counter() - start

@@ -139,7 +139,6 @@ class ClassPath:
             mask = alive_pools(snap, self.engine.filters, demand)
             alive = None if mask is every_pool(snap) else mask if mask.any() else NO_POOL
             plan = plans[1][key] = (alive, self._memo(snap, demand))
-        plan[1].reserve(registry.kinds)
         return plan
 
     def _fill(self, snap: Snapshot, demand: Demand, memo: ClassMemo, parts: IntArray) -> None:
@@ -178,6 +177,7 @@ class ClassPath:
             return [], 0
         kinds = index.slot_kind[:live]
         if snap.cache.get(memo) != index.kind_epoch:  # a kind may have come alive since
+            memo.reserve(snap.classes.kinds)
             parts = memo.part[kinds]
             if parts[parts.argmin()] == UNKNOWN:  # (argmin: much cheaper than min)
                 self._fill(snap, demand, memo, parts)

@@ -216,6 +216,13 @@ class Engine:
         Returns the placement with every GPU named (legacy allocations without GPU indices
         get the lowest-index wholly free cards); unreserve that to undo exactly.
         """
+        allocations = placement.allocations
+        if len(allocations) == 1 and (allocations[0].gpus or not allocations[0].cards):
+            one = allocations[0]  # the common case: one node, GPUs named by the engine
+            snap.take(
+                snap.row_of(one.node_id), one.gpus, one.gpu_milli, one.cpu_milli, one.memory_mib
+            )
+            return placement
         done: list[Allocation] = []
         renamed = False
         try:
