@@ -15,6 +15,7 @@ class registry, which is what makes a 10,000-pod trace take seconds, not half an
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from typing import ClassVar
 
 import numpy as np
@@ -58,6 +59,34 @@ def frag_drops(snap: Snapshot, mix: DemandMix, demand: Demand, rows: IntArray) -
     return np.asarray(before - after, dtype=np.float64)
 
 
+def class_scores(
+    snap: Snapshot,
+    key: Hashable,
+    rows: IntArray,
+    options: Callable[[IntArray], tuple[IntArray, FloatArray]],
+    floor: float,
+) -> IntArray:
+    """Each row's score, memoized per node class under ``key``.
+
+    For the classes not scored yet, ``options(reps)`` gives, for one representative row of
+    each, every option's row index (into ``reps``) and score; a class scores its best
+    option (``floor`` when it has none).
+    """
+    memo = table(snap.classes, key)
+    cls = snap.node_class[rows]
+    values = memo.get(cls)
+    missing = np.isnan(values)
+    if missing.any():
+        ids, first = np.unique(cls[missing], return_index=True)
+        reps = rows[missing][first]
+        owner, option = options(reps)
+        best = np.full(reps.size, floor)
+        np.maximum.at(best, owner, option)
+        memo.put(ids, best)
+        values = memo.get(cls)
+    return values.astype(np.int64)
+
+
 def fgd_scores(snap: Snapshot, mix: DemandMix, demand: Demand, rows: IntArray) -> FloatArray:
     """The integer FGD score of each option of :func:`after_states` (as floats)."""
     drop = frag_drops(snap, mix, demand, rows)
@@ -75,20 +104,12 @@ class FgdScore:
 
     def score(self, snap: Snapshot, demand: Demand, rows: IntArray) -> IntArray:
         key = ("fgd", self.mix, demand.cpu_milli, demand.per_node, demand.milli_per_gpu)
-        memo = table(snap.classes, key)
-        cls = snap.node_class[rows]
-        values = memo.get(cls)
-        missing = np.isnan(values)
-        if missing.any():
-            ids, first = np.unique(cls[missing], return_index=True)
-            reps = rows[missing][first]
-            owner, *_ = after_states(snap, demand, reps)
-            option = fgd_scores(snap, self.mix, demand, reps)
-            best = np.full(reps.size, -1.0)
-            np.maximum.at(best, owner, option)
-            memo.put(ids, best)
-            values = memo.get(cls)
-        return values.astype(np.int64)
+
+        def options(reps: IntArray) -> tuple[IntArray, FloatArray]:
+            owner = after_states(snap, demand, reps)[0]
+            return owner, fgd_scores(snap, self.mix, demand, reps)
+
+        return class_scores(snap, key, rows, options, -1.0)
 
 
 class FgdGpu:

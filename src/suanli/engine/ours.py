@@ -50,9 +50,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from suanli.engine.classes import FloatArray, IntArray, table
+from suanli.engine.classes import FloatArray, IntArray
 from suanli.engine.demand import MILLI, Demand
-from suanli.engine.fgd import after_states
+from suanli.engine.fgd import after_states, class_scores
 from suanli.engine.gpus import whole_gpus
 from suanli.engine.mix import DemandMix
 from suanli.engine.snapshot import Snapshot
@@ -143,19 +143,12 @@ class SuanliScore:
 
     def score(self, snap: Snapshot, demand: Demand, rows: IntArray) -> IntArray:
         key = ("suanli", self.mix, demand.cpu_milli, demand.per_node, demand.milli_per_gpu)
-        memo = table(snap.classes, key)
-        cls = snap.node_class[rows]
-        values = memo.get(cls)
-        missing = np.isnan(values)
-        if missing.any():
-            ids, first = np.unique(cls[missing], return_index=True)
-            reps = rows[missing][first]
-            owner, option = waste_avoided(snap, self.mix, demand, reps)
-            best = np.full(reps.size, -np.inf)
-            np.maximum.at(best, owner, option)
-            memo.put(ids, np.clip(np.trunc(50.0 + best / MILLI_PER_POINT), 0, 100))
-            values = memo.get(cls)
-        return values.astype(np.int64)
+
+        def options(reps: IntArray) -> tuple[IntArray, FloatArray]:
+            owner, avoided = waste_avoided(snap, self.mix, demand, reps)
+            return owner, np.clip(np.trunc(50.0 + avoided / MILLI_PER_POINT), 0, 100)
+
+        return class_scores(snap, key, rows, options, 0.0)
 
 
 class SuanliGpu:
