@@ -84,6 +84,9 @@ class AccountKind(StrEnum):
     """The platform's fee income (platform-owned). Floor 0."""
     FUNDING = "funding"
     """The outside world: money entering (top-ups) or leaving (payouts). No floor."""
+    VOUCHER_FUND = "voucher_fund"
+    """A voucher program's budget, owned by its issuer, one per program. Floor 0: a
+    program can never pay out more than it was funded with."""
 
 
 class TransactionKind(StrEnum):
@@ -99,3 +102,67 @@ class TransactionKind(StrEnum):
     """Unused escrow returned to the buyer's wallet."""
     PAYOUT = "payout"
     """A provider's earnings paid out."""
+    PROGRAM_FUNDING = "program_funding"
+    """A funder's share of a voucher program's budget paid in."""
+    REDEMPTION = "redemption"
+    """A voucher's share of a lease's charge paid from its program's fund."""
+    CLAWBACK = "clawback"
+    """A redeemed subsidy taken back into its program's fund."""
+    PROGRAM_CLOSE = "program_close"
+    """What was left in a closed program's fund returned to its funders."""
+
+
+class SettlementMode(StrEnum):
+    """Who claims a voucher's share of a lease, and where the money goes. One claim per
+    lease whatever the mode."""
+
+    DEDUCT = "deduct"
+    """Deducted at checkout: the fund pays its share and the buyer only the rest."""
+    REIMBURSE = "reimburse"
+    """The buyer pays the whole charge; the fund reimburses the buyer's wallet."""
+    PROVIDER_CLAIM = "provider_claim"
+    """The provider bills the buyer only the rest and claims the share from the fund."""
+
+
+class ProgramStatus(StrEnum):
+    """Whether a voucher program takes applications and pays subsidies."""
+
+    ACTIVE = "active"
+    """Open: grants may be applied for and redeemed."""
+    CLOSED = "closed"
+    """Closed by its issuer: nothing more is granted or redeemed."""
+
+
+class GrantStatus(StrEnum):
+    """A buyer's grant in a program: applied -> approved | rejected; approved -> revoked."""
+
+    APPLIED = "applied"
+    """Waiting for the issuer's decision."""
+    APPROVED = "approved"
+    """Approved: its released amount may be redeemed until it expires."""
+    REJECTED = "rejected"
+    """Refused by the issuer, with a reason; it can never be spent."""
+    REVOKED = "revoked"
+    """Withdrawn by the issuer after approval; nothing more is redeemed."""
+
+
+class FlagKind(StrEnum):
+    """Anomalies the voucher audit raises, each with its evidence."""
+
+    PRICE_ABOVE_INDEX = "price_above_index"
+    """A subsidized lease's unit price is above 1.3x the model's price-index median."""
+    UNDERUSED = "underused"
+    """A subsidized lease metered far less than it contracted."""
+    MONEY_FLOWBACK = "money_flowback"
+    """Money paid out to a provider came back as a subsidized buyer's top-up."""
+
+
+class FlagStatus(StrEnum):
+    """Where an anomaly flag stands."""
+
+    OPEN = "open"
+    """Raised; the issuer has not looked at it yet."""
+    DISMISSED = "dismissed"
+    """Looked at and found harmless."""
+    CONFIRMED = "confirmed"
+    """Found to be abuse; the subsidy is clawed back."""

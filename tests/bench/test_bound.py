@@ -32,8 +32,10 @@ from suanli.bench.bound import (
     load_pods,
     upper_bound,
 )
+from suanli.bench.paper import shared_data
 
-OPENB = Path(__file__).resolve().parents[3] / "shared" / "data" / "openb"
+_DATA = shared_data()
+OPENB = _DATA / "openb" if _DATA is not None else Path("shared/data/openb (not found)")
 TRACES = ("default", "cpu050", "gpushare40", "gpuspec10", "multigpu20")
 TOL = 1e-9  # percent; the bound is certified, this only absorbs float noise in the tests
 

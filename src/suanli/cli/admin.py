@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from suanli.cli import output
 from suanli.cli.errors import CliError
+from suanli.cli.parse import parse_date
 from suanli.kit.clock import SystemClock
 from suanli.orgs.schemas import KeyOut, OrgOut
 from suanli.orgs.service import create_key, create_org
@@ -74,6 +75,10 @@ def show_org(org: OrgOut) -> None:
             ("province", org.province),
             ("city", org.city),
             ("kind", org.kind),
+            ("industry", org.industry),
+            ("founded", org.founded_on.isoformat() if org.founded_on else None),
+            ("group", org.group_name),
+            ("owners", ", ".join(org.owners) or None),
             ("created", output.when(org.created_at)),
         ],
     )
@@ -118,6 +123,16 @@ def create_org_command(
     province: Annotated[str | None, typer.Option("--province", help="e.g. 贵州 or Guizhou")] = None,
     city: Annotated[str | None, typer.Option("--city")] = None,
     kind: Annotated[str | None, typer.Option("--kind", help="sme, startup, lab, ...")] = None,
+    industry: Annotated[str | None, typer.Option("--industry")] = None,
+    founded: Annotated[
+        str | None, typer.Option("--founded", help="founding date, YYYY-MM-DD")
+    ] = None,
+    group: Annotated[
+        str | None, typer.Option("--group", help="corporate group (related parties)")
+    ] = None,
+    owner: Annotated[
+        list[str] | None, typer.Option("--owner", help="beneficial owner; repeat for several")
+    ] = None,
     db_url: DbUrl = None,
     as_json: Json = False,
 ) -> None:
@@ -132,6 +147,10 @@ def create_org_command(
             province=province,
             city=city,
             kind=kind,
+            industry=industry,
+            founded_on=parse_date(founded, "--founded"),
+            group_name=group,
+            owners=owner or [],
         )
         out = OrgOut.of(org)
     if as_json:

@@ -6,7 +6,7 @@ the option, so bad input never reaches the API and never shows a traceback.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from suanli.cli.errors import CliError
@@ -41,6 +41,30 @@ def instant(text: str, what: str) -> datetime:
 
 def optional_instant(text: str | None, what: str) -> datetime | None:
     return None if text is None else instant(text, what)
+
+
+def parse_date(text: str | None, what: str) -> date | None:
+    """An ISO 8601 calendar date (``2024-05-01``), or None."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise CliError(f"{what}: {text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def rate(text: str | None, what: str) -> Decimal | None:
+    """A rate as a percentage (``30%``, ``30``) or a fraction (``0.3``): 0 < rate <= 100%."""
+    if text is None:
+        return None
+    raw = text.strip()
+    percent = raw.endswith("%")
+    value = decimal(raw.removesuffix("%"), what)
+    if percent or value > 1:
+        value = value / 100
+    if not Decimal(0) < value <= Decimal(1):
+        raise CliError(f"{what} must be above 0% and at most 100%, got {text!r}")
+    return value.normalize()
 
 
 def decimal(text: str, what: str) -> Decimal:

@@ -33,6 +33,9 @@ class RequestIn(BaseModel):
     duration_s: int = Field(gt=0, le=MAX_DURATION_S, description="how long the cards are needed")
     earliest_start: AwareDatetime | None = None
     interruptible: bool = False
+    use_voucher: bool = Field(
+        default=True, description="pay part of the charge with an approved voucher grant"
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> RequestIn:
@@ -59,6 +62,7 @@ class RequestOut(BaseModel):
     duration_s: int
     earliest_start: datetime | None
     interruptible: bool
+    use_voucher: bool
     status: RequestStatus
     reasons: list[str]
     nearest: list[str]
@@ -92,6 +96,8 @@ class LeaseOut(BaseModel):
     price_fen: int
     hold_fen: int
     charged_fen: int
+    subsidy_fen: int = Field(description="paid by a voucher program (part of charged_fen)")
+    voucher_note: str | None = Field(description="the voucher paid, or why none did")
     usage_card_seconds: int
     status: LeaseStatus
     placed_at: datetime

@@ -33,6 +33,8 @@ from suanli.settings import Settings
 from suanli.store import capacity_repo, work_repo
 from suanli.store.models import Lease, LeaseAllocation, LeaseTransition, Request, UsageRecord
 from suanli.vocab import LeaseStatus, OrgRole, RequestStatus
+from suanli.vouchers.settlement import NONE as NO_VOUCHER
+from suanli.vouchers.settlement import settle_voucher
 
 ENGINE = Engine()
 
@@ -341,6 +343,10 @@ class Exchange:
             self.cache.release(freed)
         used = work_repo.usage_total(self.session, lease.id)
         charge = min(usage_cost_fen(used, lease.price_fen), lease.hold_fen)
+        voucher = NO_VOUCHER
+        request = work_repo.request(self.session, lease.request_id)
+        if request is not None and request.use_voucher:
+            voucher = settle_voucher(self.session, self.clock, self.ledger, lease, charge)
         capture_id = None
         if charge:
             capture = self.ledger.capture(
@@ -348,9 +354,12 @@ class Exchange:
             )
             capture_id = capture.transaction_id
         work_repo.mark_usage_charged(self.session, lease.id, capture_id)
-        if lease.hold_fen - charge:
-            self.ledger.release(lease.buyer_id, lease.hold_fen - charge, lease_id=lease.id)
+        unused = lease.hold_fen + voucher.escrow_fen - charge
+        if unused:
+            self.ledger.release(lease.buyer_id, unused, lease_id=lease.id)
         lease.charged_fen = charge
+        lease.subsidy_fen = voucher.amount_fen
+        lease.voucher_note = voucher.note
         lease.ended_at = self.clock.now()
         lease.end_reason = reason
         request = work_repo.request(self.session, lease.request_id, lock=True)

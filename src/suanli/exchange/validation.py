@@ -43,4 +43,5 @@ def validate_request(data: RequestIn) -> dict[str, Any]:
         "duration_s": data.duration_s,
         "earliest_start": data.earliest_start,
         "interruptible": data.interruptible,
+        "use_voucher": data.use_voucher,
     }

@@ -22,11 +22,13 @@ _NO_FLOOR = frozenset({AccountKind.FUNDING})
 @dataclass(frozen=True, slots=True)
 class Leg:
     """One side of a movement: ``amount`` fen into (positive) or out of (negative) an
-    account of ``owner_id`` (None = the platform) of ``kind``."""
+    account of ``owner_id`` (None = the platform) of ``kind`` (of voucher program
+    ``program_id`` for a voucher fund)."""
 
     owner_id: int | None
     kind: AccountKind
     amount: int
+    program_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +50,11 @@ class Ledger:
         self.currency = currency
 
     # -- accounts ---------------------------------------------------------------------
-    def account(self, owner_id: int | None, kind: AccountKind) -> AccountRef:
+    def account(
+        self, owner_id: int | None, kind: AccountKind, program_id: int | None = None
+    ) -> AccountRef:
         """The account of ``owner_id`` of ``kind``, created on first use."""
-        found = repo.account_ref(self.session, owner_id, kind, self.currency)
+        found = repo.account_ref(self.session, owner_id, kind, self.currency, program_id)
         if found is not None:
             return found
         created = repo.create_account(
@@ -60,11 +64,14 @@ class Ledger:
             self.currency,
             has_floor=kind not in _NO_FLOOR,
             now=self.clock.now(),
+            program_id=program_id,
         )
         return AccountRef(created.id, created.kind, created.has_floor)
 
-    def balance(self, owner_id: int | None, kind: AccountKind) -> int:
-        found = repo.account_ref(self.session, owner_id, kind, self.currency)
+    def balance(
+        self, owner_id: int | None, kind: AccountKind, program_id: int | None = None
+    ) -> int:
+        found = repo.account_ref(self.session, owner_id, kind, self.currency, program_id)
         return 0 if found is None else repo.balance(self.session, found.id)
 
     # -- the one way money moves ------------------------------------------------------
@@ -75,6 +82,7 @@ class Ledger:
         *,
         lease_id: int | None = None,
         memo: str = "",
+        counterparty: str | None = None,
     ) -> LedgerTransaction:
         """Record one balanced transaction.
 
@@ -86,7 +94,7 @@ class Ledger:
         merged: dict[int, int] = {}
         accounts: dict[int, AccountRef] = {}
         for leg in legs:
-            account = self.account(leg.owner_id, leg.kind)
+            account = self.account(leg.owner_id, leg.kind, leg.program_id)
             accounts[account.id] = account
             merged[account.id] = merged.get(account.id, 0) + leg.amount
         debited = [aid for aid, amt in merged.items() if amt < 0 and accounts[aid].has_floor]
@@ -102,7 +110,13 @@ class Ledger:
                 )
         postings = [(aid, amt) for aid, amt in merged.items() if amt != 0]
         return repo.insert_transaction(
-            self.session, kind, postings, lease_id=lease_id, memo=memo, now=self.clock.now()
+            self.session,
+            kind,
+            postings,
+            lease_id=lease_id,
+            memo=memo,
+            now=self.clock.now(),
+            counterparty=counterparty,
         )
 
     # -- the movements the exchange makes ---------------------------------------------
@@ -112,8 +126,16 @@ class Ledger:
         if amount_fen <= 0:
             raise ValidationError(f"{what} amount must be positive, got {amount_fen} fen")
 
-    def topup(self, buyer_id: int, amount_fen: int, memo: str = "top-up") -> LedgerTransaction:
-        """Money paid in by a buyer: funding -> wallet."""
+    def topup(
+        self,
+        buyer_id: int,
+        amount_fen: int,
+        memo: str = "top-up",
+        *,
+        counterparty: str | None = None,
+    ) -> LedgerTransaction:
+        """Money paid in by a buyer: funding -> wallet. ``counterparty`` is the account
+        the money came from (the anti-abuse checks match it against payouts)."""
         self._positive("top-up", amount_fen)
         return self.post(
             TransactionKind.TOPUP,
@@ -122,6 +144,7 @@ class Ledger:
                 Leg(buyer_id, AccountKind.WALLET, amount_fen),
             ],
             memo=memo,
+            counterparty=counterparty,
         )
 
     def hold(self, buyer_id: int, amount_fen: int, *, lease_id: int) -> LedgerTransaction:
@@ -181,14 +204,105 @@ class Ledger:
             memo=f"unused escrow of lease {lease_id}",
         )
 
-    def payout(self, provider_id: int, amount_fen: int) -> LedgerTransaction:
-        """A provider's earnings paid out of the exchange: earnings -> funding."""
+    def payout(
+        self, provider_id: int, amount_fen: int, *, counterparty: str | None = None
+    ) -> LedgerTransaction:
+        """A provider's earnings paid out of the exchange: earnings -> funding.
+        ``counterparty`` is the account the money went to."""
         self._positive("payout", amount_fen)
+        try:
+            return self.post(
+                TransactionKind.PAYOUT,
+                [
+                    Leg(provider_id, AccountKind.EARNINGS, -amount_fen),
+                    Leg(None, AccountKind.FUNDING, amount_fen),
+                ],
+                memo="payout",
+                counterparty=counterparty,
+            )
+        except PaymentRequiredError as exc:
+            earnings = self.balance(provider_id, AccountKind.EARNINGS)
+            raise PaymentRequiredError(
+                f"earnings {yuan(earnings)} cannot cover a payout of {yuan(amount_fen)}"
+            ) from exc
+
+    # -- voucher funds ----------------------------------------------------------------
+    def fund_program(
+        self, issuer_id: int, program_id: int, amount_fen: int, *, funder: str
+    ) -> LedgerTransaction:
+        """One funder's share of a program's budget paid in: funding -> the fund."""
+        self._positive("program funding", amount_fen)
         return self.post(
-            TransactionKind.PAYOUT,
+            TransactionKind.PROGRAM_FUNDING,
             [
-                Leg(provider_id, AccountKind.EARNINGS, -amount_fen),
-                Leg(None, AccountKind.FUNDING, amount_fen),
+                Leg(None, AccountKind.FUNDING, -amount_fen),
+                Leg(issuer_id, AccountKind.VOUCHER_FUND, amount_fen, program_id),
             ],
-            memo="payout",
+            memo=f"{funder} share of program {program_id}",
+            counterparty=funder,
+        )
+
+    def redeem(
+        self,
+        issuer_id: int,
+        program_id: int,
+        amount_fen: int,
+        *,
+        to: Leg,
+        lease_id: int,
+    ) -> LedgerTransaction:
+        """A voucher's share of a lease: the fund -> ``to`` (its amount is ignored).
+        Fails with 402 if the fund is short: a program never pays more than it holds."""
+        self._positive("redemption", amount_fen)
+        return self.post(
+            TransactionKind.REDEMPTION,
+            [
+                Leg(issuer_id, AccountKind.VOUCHER_FUND, -amount_fen, program_id),
+                Leg(to.owner_id, to.kind, amount_fen),
+            ],
+            lease_id=lease_id,
+            memo=f"voucher of program {program_id} for lease {lease_id}",
+        )
+
+    def clawback(
+        self,
+        issuer_id: int,
+        program_id: int,
+        amount_fen: int,
+        *,
+        source: Leg,
+        lease_id: int,
+        reason: str,
+    ) -> LedgerTransaction:
+        """Subsidy taken back: ``source`` (its amount is ignored) -> the fund."""
+        self._positive("clawback", amount_fen)
+        try:
+            return self.post(
+                TransactionKind.CLAWBACK,
+                [
+                    Leg(source.owner_id, source.kind, -amount_fen),
+                    Leg(issuer_id, AccountKind.VOUCHER_FUND, amount_fen, program_id),
+                ],
+                lease_id=lease_id,
+                memo=f"clawback for lease {lease_id}: {reason}",
+            )
+        except PaymentRequiredError as exc:
+            have = self.balance(source.owner_id, source.kind)
+            raise PaymentRequiredError(
+                f"organization {source.owner_id}'s {source.kind} balance {yuan(have)} cannot "
+                f"cover a clawback of {yuan(amount_fen)}"
+            ) from exc
+
+    def close_program(self, issuer_id: int, program_id: int) -> LedgerTransaction | None:
+        """Return what is left in a closed program's fund: the fund -> funding."""
+        left = self.balance(issuer_id, AccountKind.VOUCHER_FUND, program_id)
+        if left <= 0:
+            return None
+        return self.post(
+            TransactionKind.PROGRAM_CLOSE,
+            [
+                Leg(issuer_id, AccountKind.VOUCHER_FUND, -left, program_id),
+                Leg(None, AccountKind.FUNDING, left),
+            ],
+            memo=f"unspent budget of program {program_id} returned",
         )

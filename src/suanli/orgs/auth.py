@@ -33,13 +33,29 @@ class Scope(StrEnum):
     """Start, meter, complete or fail leases placed at own centers."""
     REPORTS_READ = "reports:read"
     """Utilization and market reports (own centers, or all for the operator)."""
+    VOUCHERS_READ = "vouchers:read"
+    """Read voucher programs, own grants, redemptions and flags."""
+    VOUCHERS_APPLY = "vouchers:apply"
+    """Apply for voucher grants (buyers)."""
+    VOUCHERS_ISSUE = "vouchers:issue"
+    """Run voucher programs: create, fund, approve, revoke, claw back (issuers)."""
+    BILLING_READ = "billing:read"
+    """Read own invoices and statements; issue own invoices."""
     ADMIN = "admin"
     """Create organizations and keys; act on anything."""
 
 
 ROLE_SCOPES: dict[OrgRole, frozenset[Scope]] = {
     OrgRole.BUYER: frozenset(
-        {Scope.CAPACITY_READ, Scope.REQUESTS_WRITE, Scope.REQUESTS_READ, Scope.WALLET}
+        {
+            Scope.CAPACITY_READ,
+            Scope.REQUESTS_WRITE,
+            Scope.REQUESTS_READ,
+            Scope.WALLET,
+            Scope.VOUCHERS_READ,
+            Scope.VOUCHERS_APPLY,
+            Scope.BILLING_READ,
+        }
     ),
     OrgRole.PROVIDER: frozenset(
         {
@@ -49,9 +65,13 @@ ROLE_SCOPES: dict[OrgRole, frozenset[Scope]] = {
             Scope.LEASES_OPERATE,
             Scope.REPORTS_READ,
             Scope.WALLET,
+            Scope.VOUCHERS_READ,
+            Scope.BILLING_READ,
         }
     ),
-    OrgRole.ISSUER: frozenset({Scope.CAPACITY_READ, Scope.REPORTS_READ}),
+    OrgRole.ISSUER: frozenset(
+        {Scope.CAPACITY_READ, Scope.REPORTS_READ, Scope.VOUCHERS_READ, Scope.VOUCHERS_ISSUE}
+    ),
     OrgRole.OPERATOR: frozenset(Scope),
 }
 

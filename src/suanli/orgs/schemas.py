@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,6 +19,14 @@ class OrgIn(BaseModel):
     province: str | None = Field(default=None, max_length=32)
     city: str | None = Field(default=None, max_length=64)
     kind: str | None = Field(default=None, max_length=32, description="sme, startup, lab, ...")
+    industry: str | None = Field(default=None, max_length=64)
+    founded_on: date | None = None
+    group_name: str | None = Field(
+        default=None, max_length=200, description="corporate group (related parties)"
+    )
+    owners: list[str] = Field(
+        default_factory=list, max_length=50, description="beneficial owners (related parties)"
+    )
 
 
 class OrgOut(BaseModel):
@@ -29,6 +37,10 @@ class OrgOut(BaseModel):
     province: str | None
     city: str | None
     kind: str | None
+    industry: str | None
+    founded_on: date | None
+    group_name: str | None
+    owners: list[str]
     created_at: datetime
 
     @classmethod
@@ -41,6 +53,10 @@ class OrgOut(BaseModel):
             province=org.province,
             city=org.city,
             kind=org.kind,
+            industry=org.industry,
+            founded_on=org.founded_on,
+            group_name=org.group_name,
+            owners=list(org.owners or []),
             created_at=org.created_at,
         )
 

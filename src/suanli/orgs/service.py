@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy.orm import Session
 
@@ -44,6 +45,10 @@ def create_org(
     province: str | None = None,
     city: str | None = None,
     kind: str | None = None,
+    industry: str | None = None,
+    founded_on: date | None = None,
+    group_name: str | None = None,
+    owners: list[str] | None = None,
 ) -> Organization:
     name = name.strip()
     if not name:
@@ -62,6 +67,10 @@ def create_org(
         province=province,
         city=city,
         kind=kind,
+        industry=industry,
+        founded_on=founded_on,
+        group_name=(group_name or "").strip() or None,
+        owners=sorted({o.strip() for o in owners or [] if o.strip()}),
         created_at=clock.now(),
     )
     session.add(org)

@@ -219,9 +219,14 @@ class Client:
         return self._one(WalletOut, "GET", "/v1/wallet", params={"org_id": org_id})
 
     def topup(
-        self, amount_fen: int, *, org_id: int | None = None, memo: str = "top-up"
+        self,
+        amount_fen: int,
+        *,
+        org_id: int | None = None,
+        memo: str = "top-up",
+        counterparty: str | None = None,
     ) -> TopupOut:
-        body = TopupIn(amount_fen=amount_fen, org_id=org_id, memo=memo)
+        body = TopupIn(amount_fen=amount_fen, org_id=org_id, memo=memo, counterparty=counterparty)
         return self._one(TopupOut, "POST", "/v1/wallet/topup", body=body)
 
     def utilization(

@@ -141,3 +141,22 @@ def return_cards(session: Session, node_id: int, cards: int) -> None:
 def total_cards_by_pool(session: Session) -> dict[int, int]:
     stmt = select(Node.pool_id, func.sum(Node.cards_total)).group_by(Node.pool_id)
     return {pid: int(total) for pid, total in session.execute(stmt)}
+
+
+def center_cards(session: Session, center_id: int) -> int:
+    """All cards a center lists, over its pools."""
+    stmt = select(func.coalesce(func.sum(Pool.nodes * Pool.cards_per_node), 0)).where(
+        Pool.center_id == center_id
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def list_prices(session: Session, model: str) -> list[int]:
+    """Every active pool's list price (fen per card-hour) for ``model``, at active centers:
+    what the price index is computed from."""
+    stmt = (
+        select(Pool.price_fen)
+        .join(Center, Center.id == Pool.center_id)
+        .where(Pool.model == model, Pool.active.is_(True), Center.status == CenterStatus.ACTIVE)
+    )
+    return [int(price) for price in session.scalars(stmt)]

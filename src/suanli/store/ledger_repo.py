@@ -25,7 +25,7 @@ class AccountRef:
     has_floor: bool
 
 
-_AccountKey = tuple[int | None, AccountKind, str]
+_AccountKey = tuple[int | None, AccountKind, str, int | None]
 _committed: weakref.WeakKeyDictionary[Engine, dict[_AccountKey, AccountRef]] = (
     weakref.WeakKeyDictionary()
 )
@@ -38,16 +38,20 @@ def forget_accounts(engine: Engine) -> None:
 
 
 def account_ref(
-    session: Session, owner_id: int | None, kind: AccountKind, currency: str
+    session: Session,
+    owner_id: int | None,
+    kind: AccountKind,
+    currency: str,
+    program_id: int | None = None,
 ) -> AccountRef | None:
     """The account of ``owner_id``/``kind``/``currency``, from memory when it is known to
     be committed. One created earlier in this (possibly rolled-back) transaction is
     looked up but never remembered."""
     known = _committed.setdefault(session.get_bind().engine, {})
-    key = (owner_id, kind, currency)
+    key = (owner_id, kind, currency, program_id)
     if (ref := known.get(key)) is not None:
         return ref
-    found = get_account(session, owner_id, kind, currency)
+    found = get_account(session, owner_id, kind, currency, program_id)
     if found is None:
         return None
     ref = AccountRef(found.id, found.kind, found.has_floor)
@@ -57,10 +61,17 @@ def account_ref(
 
 
 def get_account(
-    session: Session, owner_id: int | None, kind: AccountKind, currency: str
+    session: Session,
+    owner_id: int | None,
+    kind: AccountKind,
+    currency: str,
+    program_id: int | None = None,
 ) -> Account | None:
     owner = Account.owner_id.is_(None) if owner_id is None else Account.owner_id == owner_id
-    stmt = select(Account).where(owner, Account.kind == kind, Account.currency == currency)
+    program = (
+        Account.program_id.is_(None) if program_id is None else Account.program_id == program_id
+    )
+    stmt = select(Account).where(owner, program, Account.kind == kind, Account.currency == currency)
     return session.scalars(stmt).first()
 
 
@@ -72,18 +83,24 @@ def create_account(
     *,
     has_floor: bool,
     now: datetime,
+    program_id: int | None = None,
 ) -> Account:
     """Create an account; if a concurrent transaction created it first, return that one."""
     try:
         with session.begin_nested():
             account = Account(
-                owner_id=owner_id, kind=kind, currency=currency, has_floor=has_floor, created_at=now
+                owner_id=owner_id,
+                kind=kind,
+                currency=currency,
+                program_id=program_id,
+                has_floor=has_floor,
+                created_at=now,
             )
             session.add(account)
         session.info.setdefault(_NEW, set()).add(account.id)
         return account
     except IntegrityError:
-        found = get_account(session, owner_id, kind, currency)
+        found = get_account(session, owner_id, kind, currency, program_id)
         if found is None:
             raise
         return found
@@ -132,8 +149,11 @@ def insert_transaction(
     lease_id: int | None,
     memo: str,
     now: datetime,
+    counterparty: str | None = None,
 ) -> LedgerTransaction:
-    txn = LedgerTransaction(kind=kind, lease_id=lease_id, memo=memo, created_at=now)
+    txn = LedgerTransaction(
+        kind=kind, lease_id=lease_id, memo=memo, counterparty=counterparty, created_at=now
+    )
     session.add(txn)
     session.flush()
     session.add_all(

@@ -14,6 +14,7 @@ from suanli.ledger.schemas import TopupIn, TopupOut, WalletOut
 from suanli.orgs.auth import Principal, Scope
 from suanli.store import orgs_repo
 from suanli.vocab import AccountKind, OrgRole
+from suanli.vouchers.flags import scan_flowback
 
 router = APIRouter(prefix="/v1/wallet", tags=["wallet"])
 
@@ -57,7 +58,9 @@ def topup(body: TopupIn, ctx: Ctx, background: BackgroundTasks) -> JSONResponse:
         if org.role is not OrgRole.BUYER:
             raise PermissionDeniedError(f"organization {target} is a {org.role}, not a buyer")
         ledger = Ledger(session, ctx.state.clock)
-        txn = ledger.topup(target, body.amount_fen, body.memo)
+        txn = ledger.topup(target, body.amount_fen, body.memo, counterparty=body.counterparty)
+        if body.counterparty is not None:
+            scan_flowback(session, ctx.state.clock)
         return TopupOut(transaction_id=txn.id, wallet=_wallet(ledger, target))
 
     response = ctx.create(body, work)

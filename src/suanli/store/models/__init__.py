@@ -1,9 +1,17 @@
 """All tables. Import this package to register every model on ``Base.metadata``."""
 
+from suanli.store.models.billing import Invoice, InvoiceLine
 from suanli.store.models.capacity import Center, Node, Pool
 from suanli.store.models.ledger import Account, LedgerTransaction, Posting
 from suanli.store.models.meta import IdempotencyRecord, MetaEntry
 from suanli.store.models.orgs import ApiKey, Organization
+from suanli.store.models.vouchers import (
+    VoucherClawback,
+    VoucherFlag,
+    VoucherGrant,
+    VoucherProgram,
+    VoucherRedemption,
+)
 from suanli.store.models.work import Lease, LeaseAllocation, LeaseTransition, Request, UsageRecord
 
 __all__ = [
@@ -11,6 +19,8 @@ __all__ = [
     "ApiKey",
     "Center",
     "IdempotencyRecord",
+    "Invoice",
+    "InvoiceLine",
     "Lease",
     "LeaseAllocation",
     "LeaseTransition",
@@ -22,4 +32,9 @@ __all__ = [
     "Posting",
     "Request",
     "UsageRecord",
+    "VoucherClawback",
+    "VoucherFlag",
+    "VoucherGrant",
+    "VoucherProgram",
+    "VoucherRedemption",
 ]

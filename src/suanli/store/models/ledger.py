@@ -18,15 +18,24 @@ from suanli.vocab import AccountKind, TransactionKind
 
 
 class Account(Base):
-    """One account of one owner (``owner_id`` NULL = the platform) in one currency."""
+    """One account of one owner (``owner_id`` NULL = the platform) in one currency.
+
+    ``program_id`` is set on voucher funds only: an issuer has one fund per program."""
 
     __tablename__ = "accounts"
-    __table_args__ = (UniqueConstraint("owner_id", "kind", "currency"),)
+    __table_args__ = (
+        # NULL owner (the platform) and NULL program (not a fund) count as equal, so two
+        # racing transactions cannot both create the same account (PostgreSQL 15+).
+        UniqueConstraint(
+            "owner_id", "kind", "currency", "program_id", postgresql_nulls_not_distinct=True
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     kind: Mapped[AccountKind] = mapped_column(enum_type(AccountKind))
     currency: Mapped[str] = mapped_column(String(3))
+    program_id: Mapped[int | None] = mapped_column(ForeignKey("voucher_programs.id"), index=True)
     has_floor: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -40,6 +49,7 @@ class LedgerTransaction(Base):
     kind: Mapped[TransactionKind] = mapped_column(enum_type(TransactionKind), index=True)
     lease_id: Mapped[int | None] = mapped_column(ForeignKey("leases.id"), index=True)
     memo: Mapped[str] = mapped_column(Text, default="")
+    counterparty: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from suanli.store.base import Base, UTCDateTime
@@ -13,7 +13,11 @@ from suanli.vocab import OrgRole
 
 
 class Organization(Base):
-    """A firm, a center operator, a voucher office or the platform itself."""
+    """A firm, a center operator, a voucher office or the platform itself.
+
+    ``kind`` is the firm's size class (``sme``, ``startup``, ``lab``, ...); ``group_name``
+    its corporate group and ``owners`` its beneficial owners: two organizations sharing
+    either are related parties, and no voucher pays for deals between them."""
 
     __tablename__ = "organizations"
 
@@ -24,6 +28,10 @@ class Organization(Base):
     province: Mapped[str | None] = mapped_column(String(32))
     city: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str | None] = mapped_column(String(32))
+    industry: Mapped[str | None] = mapped_column(String(64))
+    founded_on: Mapped[date | None]
+    group_name: Mapped[str | None] = mapped_column(String(200), index=True)
+    owners: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -1,0 +1,1 @@
+"""Computing-power vouchers: programs, grants, subsidies at settlement, anti-abuse."""
