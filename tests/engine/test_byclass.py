@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from engine.fleet import gpu_pool
 from engine.test_fit_properties import MIX, demands
 from suanli.engine import Demand, Engine, Placement, Snapshot, SnapshotBuilder, make_engine
+from suanli.engine.classes import UNFIT
 from suanli.engine.select import LowestNodeId, NodePriority, TieBreak
 
 SETTINGS = settings(max_examples=30, deadline=None)
@@ -81,6 +82,18 @@ def check_index(snap: Snapshot) -> None:
         assert index.lowest_by(klass, keys) == max(members[klass])
     whole = np.bincount(snap.node_pool, weights=snap.whole_free(), minlength=len(snap.pools))
     assert index.pool_whole.tolist() == whole.astype(np.int64).tolist()
+    by_pool: dict[int, set[int]] = {}
+    for klass in members:
+        by_pool.setdefault(snap.classes.keys[klass][0], set()).add(klass)
+    assert {p: c for p, c in index.pool_live.items() if c} == by_pool
+    for table in index.tables.values():  # fit tables count the fitting live classes
+        counts = [0] * len(snap.pools)
+        for klass in members:
+            if klass not in table.pending and table.parts[snap.classes.kind[klass]] > UNFIT:
+                counts[snap.classes.keys[klass][0]] += 1
+        assert set(table.pending) <= set(members)
+        assert table.counts == counts
+        assert table.fits.tolist() == [c > 0 for c in counts]
 
 
 def ties(snap: Snapshot, seed: int) -> tuple[TieBreak, TieBreak]:
@@ -91,7 +104,15 @@ def ties(snap: Snapshot, seed: int) -> tuple[TieBreak, TieBreak]:
     return NodePriority(rank), NodeByNodePriority(rank)
 
 
-@pytest.mark.parametrize("policy", ["price", "fgd", "suanli", "packing", "dotprod"])
+WEIGHTS: dict[str, dict[str, int]] = {
+    "price-even": {"price": 1, "bestfit": 1},  # the cheapest pools need not win
+    "price-fit": {"price": 1, "bestfit": 100},
+}
+
+
+@pytest.mark.parametrize(
+    "policy", ["price", "price-even", "price-fit", "fgd", "suanli", "packing", "dotprod"]
+)
 @SETTINGS
 @given(
     snap=crowded(),
@@ -102,9 +123,12 @@ def test_class_path_decides_as_node_by_node(
     policy: str, snap: Snapshot, sequence: list[Demand], seed: int
 ) -> None:
     static, dynamic = ties(snap, seed)
-    fast = make_engine(policy, mix=MIX, tie=static)
-    slow = make_engine(policy, mix=MIX, tie=dynamic)
+    weights = WEIGHTS.get(policy)
+    policy = policy.split("-")[0]
+    fast = make_engine(policy, mix=MIX, tie=static, weights=weights)
+    slow = make_engine(policy, mix=MIX, tie=dynamic, weights=weights)
     assert fast.by_class.usable and not slow.by_class.usable
+    assert bool(fast.by_class.price_weight) == (policy == "price")
     other = snap.copy()
     rng = Random(seed)
     made: list[Placement] = []

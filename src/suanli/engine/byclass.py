@@ -33,10 +33,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from suanli.engine.classes import IntArray, NodeClasses
+from suanli.engine.classes import UNFIT, UNKNOWN, IntArray, NodeClasses
 from suanli.engine.demand import Demand
 from suanli.engine.filtering import alive_pools, every_pool
+from suanli.engine.index import FitTable
 from suanli.engine.protocols import BoolArray
+from suanli.engine.scores import PriceScore
 
 if TYPE_CHECKING:
     from suanli.engine.pipeline import Engine
@@ -68,19 +70,24 @@ def scope(plugin: object) -> str:
 
 NO_POOL: BoolArray = np.zeros(0, dtype=np.bool_)
 """A plan's mask when every pool is filtered out."""
-UNKNOWN = np.iinfo(np.int64).min
-"""A class part not worked out yet."""
-UNFIT = UNKNOWN + 1
-"""The part of a kind that does not fit the demand."""
 
 
 class ClassMemo:
-    """Per kind, for one engine and one demand capacity: the class part, or a marker."""
+    """Per kind, for one engine and one demand capacity: the class part, or a marker.
 
-    __slots__ = ("part",)
+    ``part`` is indexed by kind (:data:`UNKNOWN` until worked out); ``known`` holds the
+    same values for the kinds worked out, and ``low`` / ``high`` bound the parts that fit.
+    """
+
+    __slots__ = ("fitting", "high", "known", "low", "part")
 
     def __init__(self) -> None:
         self.part: IntArray = np.full(256, UNKNOWN, dtype=np.int64)
+        self.known: dict[int, int] = {}
+        self.fitting = False
+        """Whether any kind worked out so far fits (then ``low`` and ``high`` hold)."""
+        self.low = 0
+        self.high = 0
 
     def reserve(self, kinds: int) -> None:
         """Room for kind ids below ``kinds``."""
@@ -90,9 +97,52 @@ class ClassMemo:
             grown[:size] = self.part
             self.part = grown
 
+    def put(self, kinds: IntArray, ok: BoolArray, parts: IntArray) -> None:
+        """The parts of ``kinds``: ``parts`` for those ``ok`` (in order), UNFIT otherwise."""
+        self.part[kinds] = UNFIT
+        self.part[kinds[ok]] = parts
+        values = parts.tolist()
+        if values:
+            low, high = min(values), max(values)
+            if self.fitting:
+                low, high = min(low, self.low), max(high, self.high)
+            self.low, self.high, self.fitting = low, high, True
+        known = self.known
+        known.update(dict.fromkeys(kinds.tolist(), UNFIT))
+        known.update(zip(kinds[ok].tolist(), values, strict=True))
 
-Plans = tuple[NodeClasses, dict[Hashable, tuple[BoolArray | None, ClassMemo]]]
-"""The class registry and, per demand (as its field tuple), its surviving pools and memo."""
+
+class Plan:
+    """What a decision path keeps per demand (equal demands share it)."""
+
+    __slots__ = ("alive", "memo", "pools", "prices")
+
+    def __init__(self, alive: BoolArray | None, memo: ClassMemo) -> None:
+        self.alive = alive
+        """The surviving pools (None: all, :data:`NO_POOL`: none)."""
+        self.memo = memo
+        """The class parts of the demand's capacity."""
+        self.pools: IntArray | None = None
+        """The surviving pool rows by price, then row (worked out when first needed)."""
+        self.prices: list[int] = []
+        """Their prices."""
+
+    def by_price(self, snap: Snapshot) -> IntArray:
+        """The surviving pool rows by price, then row."""
+        found = self.pools
+        if found is None:
+            alive = self.alive
+            rows = np.arange(len(snap.pools), dtype=np.int64)
+            if alive is not None:
+                rows = rows[alive]
+            price = snap.pool_price[rows]
+            found = self.pools = rows[np.lexsort((rows, price))]
+            self.prices = [int(p) for p in snap.pool_price[found].tolist()]
+        return found
+
+
+Plans = tuple[NodeClasses, dict[Hashable, Plan]]
+"""The class registry and, per demand (as its field tuple), its plan."""
 
 
 class ClassPath:
@@ -110,6 +160,12 @@ class ClassPath:
             and bool(getattr(engine.tie, "static", False))
         )
         self.by_row = bool(getattr(engine.tie, "row_order", False))
+        self.price_weight = 0
+        """The weight of the price when it is the only pool score (see :meth:`_cheapest`)."""
+        if self.usable and len(self.pool_scores) == 1:
+            plugin, weight = self.pool_scores[0]
+            if type(plugin) is PriceScore and weight > 0:
+                self.price_weight = weight
         self._key: Hashable = ("class-path", self.class_scores, engine.fit)
         self._plans: Plans | None = None
 
@@ -122,9 +178,9 @@ class ClassPath:
             snap.classes.memo[key] = found
         return found
 
-    def _plan(self, snap: Snapshot, demand: Demand) -> tuple[BoolArray | None, ClassMemo]:
-        """The demand's surviving pools (None: all) and its capacity's memo, remembered per
-        demand (equal demands share them) on the class registry."""
+    def _plan(self, snap: Snapshot, demand: Demand) -> Plan:
+        """The demand's surviving pools and its capacity's memo, remembered per demand
+        (equal demands share them) on the class registry."""
         registry = snap.classes
         plans = self._plans
         if plans is None or plans[0] is not registry:
@@ -138,7 +194,7 @@ class ClassPath:
         if plan is None:
             mask = alive_pools(snap, self.engine.filters, demand)
             alive = None if mask is every_pool(snap) else mask if mask.any() else NO_POOL
-            plan = plans[1][key] = (alive, self._memo(snap, demand))
+            plan = plans[1][key] = Plan(alive, self._memo(snap, demand))
         return plan
 
     def _fill(self, snap: Snapshot, demand: Demand, memo: ClassMemo, parts: IntArray) -> None:
@@ -146,14 +202,47 @@ class ClassPath:
         index = snap.index
         unknown = (parts == UNKNOWN).nonzero()[0]
         kinds, first = np.unique(index.slot_kind[unknown], return_index=True)
-        rows = index.slot_rep[unknown[first]]  # any node of a kind stands for it
+        self._fill_rows(snap, demand, memo, kinds, index.slot_rep[unknown[first]])
+
+    def _fill_rows(
+        self, snap: Snapshot, demand: Demand, memo: ClassMemo, kinds: IntArray, rows: IntArray
+    ) -> None:
+        """Work out the parts of ``kinds`` (distinct), each from a node ``rows`` of it."""
+        memo.reserve(snap.classes.kinds)
         ok = self.engine.fit.rows_mask(snap, demand, rows)  # type: ignore[attr-defined]
-        memo.part[kinds] = UNFIT
         rows = rows[ok]
         total = np.zeros(rows.shape, dtype=np.int64)
         for plugin, weight in self.class_scores:
             total += weight * plugin.score(snap, demand, rows)
-        memo.part[kinds[ok]] = total
+        memo.put(kinds, ok, total)
+
+    def _table(self, snap: Snapshot, demand: Demand, memo: ClassMemo) -> FitTable:
+        """The fit table of the demand's capacity on this snapshot, up to date."""
+        index = snap.index
+        table = index.tables.get(memo)
+        if table is None:
+            live = index.live
+            memo.reserve(snap.classes.kinds)
+            parts = memo.part[index.slot_kind[:live]]
+            if live and parts[parts.argmin()] == UNKNOWN:
+                self._fill(snap, demand, memo, parts)
+            table = index.tables[memo] = FitTable(memo.known, len(snap.pools))
+            kind = snap.classes.kind
+            for pool, classes in index.pool_live.items():
+                for klass in classes:
+                    table.born(klass, kind[klass], pool)
+        elif table.pending:
+            known = memo.known
+            reps: dict[int, int] = {}
+            for klass, (kind_id, _) in table.pending.items():
+                if kind_id not in known and kind_id not in reps:
+                    reps[kind_id] = int(index.slot_rep[index.slot_of[klass]])
+            if reps:
+                kinds = np.fromiter(reps.keys(), dtype=np.int64, count=len(reps))
+                rows = np.fromiter(reps.values(), dtype=np.int64, count=len(reps))
+                self._fill_rows(snap, demand, memo, kinds, rows)
+            table.settle()
+        return table
 
     def _keys(self, snap: Snapshot) -> list[int]:
         """The tie key of every row (static tie-breaks), computed once per snapshot."""
@@ -172,9 +261,13 @@ class ClassPath:
         live = index.live
         if not live:
             return [], 0
-        alive, memo = self._plan(snap, demand)
+        plan = self._plan(snap, demand)
+        alive, memo = plan.alive, plan.memo
         if alive is NO_POOL:
             return [], 0
+        gang = demand.cards_per_node is not None and demand.cards > demand.cards_per_node
+        if self.price_weight and not gang:
+            return self._cheapest(snap, demand, plan)
         kinds = index.slot_kind[:live]
         if snap.cache.get(memo) != index.kind_epoch:  # a kind may have come alive since
             memo.reserve(snap.classes.kinds)
@@ -202,7 +295,8 @@ class ClassPath:
                 else:
                     scored = plugin.score(snap, demand, index.slot_rep[slots])
                 totals = totals + (scored if weight == 1 else weight * scored)
-        if demand.cards_per_node is not None and demand.cards > demand.cards_per_node:
+        if gang:
+            assert demand.cards_per_node is not None
             return self._gang(snap, demand.cards // demand.cards_per_node, slots, totals)
         best = int(totals.argmax())
         top = totals[best]
@@ -211,6 +305,47 @@ class ClassPath:
             return [self._first(snap, [int(index.slot_class[slots[best]])])], int(top)
         tied = slots[same.nonzero()[0]]
         return [self._first(snap, index.slot_class[tied].tolist())], int(top)
+
+    def _cheapest(self, snap: Snapshot, demand: Demand, plan: Plan) -> tuple[list[int], int]:
+        """:meth:`select` for one node when the only pool score is the price (weight ``w``).
+
+        A class scores ``part + w * price score``, the price score ``(high - price) * 100 //
+        (high - low)`` over the candidate pools (100 when all cost the same). The cheapest
+        candidate pool scores 100, so a class whose pool scores ``s`` can only reach or tie
+        the best when ``w * (100 - s)`` is at most the spread of the parts: only the few
+        cheapest candidate pools are opened, each pool's live classes one by one.
+        """
+        memo = plan.memo
+        index = snap.index
+        table = self._table(snap, demand, memo)
+        found = table.fits[plan.by_price(snap)].nonzero()[0]
+        if not found.size:
+            return [], 0
+        first, last = int(found[0]), int(found[-1])
+        prices, pools = plan.prices, plan.pools
+        assert pools is not None
+        low, high = prices[first], prices[last]
+        spread, span, weight = high - low, memo.high - memo.low, self.price_weight
+        counts, parts, kind, live = table.counts, memo.known, snap.classes.kind, index.pool_live
+        best = UNFIT
+        tied: list[int] = []
+        for j in range(first, last + 1):
+            pool = int(pools[j])
+            if not counts[pool]:
+                continue
+            score = (high - prices[j]) * 100 // spread if spread else 100
+            if weight * (100 - score) > span:
+                break
+            base = weight * score
+            for klass in live[pool]:
+                part = parts[kind[klass]]
+                if part > UNFIT:
+                    total = base + part
+                    if total > best:
+                        best, tied = total, [klass]
+                    elif total == best:
+                        tied.append(klass)
+        return [self._first(snap, tied)], best
 
     def _first(self, snap: Snapshot, classes: list[int]) -> int:
         """The member of ``classes`` the tie-break prefers (lowest key, then row)."""

@@ -23,6 +23,11 @@ FloatArray = npt.NDArray[np.float64]
 
 ClassKey = tuple[int, int, int, tuple[int, ...]]
 
+UNKNOWN = int(np.iinfo(np.int64).min)
+"""A class part (see :mod:`suanli.engine.byclass`) not worked out yet."""
+UNFIT = UNKNOWN + 1
+"""The part of a kind that does not fit the demand."""
+
 
 class NodeClasses:
     """Interns class keys to dense ids; holds plugins' per-class memos in :attr:`memo`.

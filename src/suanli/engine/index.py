@@ -9,19 +9,69 @@ it reads the *live* classes (those with a member now) from a compact table of sl
 
 and, for the few classes a decision selects, their members (:attr:`members`) and lowest
 row (:meth:`lowest`). It also keeps ``pool_whole[p]``, the wholly free GPUs of pool ``p``
-(what "nearest offers" list). The snapshot keeps the index in step with its arrays on
-every write (:meth:`ClassIndex.move`). Slots are in no particular order: nothing that
-reads them depends on it. Each snapshot (and each copy) has its own index; the class
-registry is shared.
+(what "nearest offers" list), and the live classes of each pool (:attr:`pool_live`).
+The snapshot keeps the index in step with its arrays on every write
+(:meth:`ClassIndex.move`). Slots are in no particular order: nothing that reads them
+depends on it. Each snapshot (and each copy) has its own index; the class registry is
+shared.
+
+A :class:`FitTable` (one per demand capacity a decision path asked about, see
+:mod:`suanli.engine.byclass`) counts, per pool, the live classes whose kind fits that
+capacity; the index updates every table it holds as classes come alive and die.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from suanli.engine.classes import IntArray, NodeClasses
+from suanli.engine.classes import UNFIT, IntArray, NodeClasses
 
-__all__ = ["ClassIndex"]
+__all__ = ["ClassIndex", "FitTable"]
+
+
+class FitTable:
+    """Per pool, the live classes whose kind fits one demand capacity.
+
+    ``parts`` is the capacity's memo of class parts by kind (shared, filled by the decision
+    path; :data:`~suanli.engine.classes.UNFIT` for a kind that does not fit). A class whose
+    kind is not in ``parts`` yet waits in ``pending`` until the decision path works its
+    kind out (:meth:`settle`).
+    """
+
+    __slots__ = ("counts", "fits", "parts", "pending")
+
+    def __init__(self, parts: dict[int, int], pools: int) -> None:
+        self.parts = parts
+        self.counts = [0] * pools
+        self.fits = np.zeros(pools, dtype=np.bool_)
+        """Pools with a live class that fits."""
+        self.pending: dict[int, tuple[int, int]] = {}
+        """Live classes of a kind not in ``parts`` yet: class -> (kind, pool)."""
+
+    def born(self, klass: int, kind: int, pool: int) -> None:
+        part = self.parts.get(kind)
+        if part is None:
+            self.pending[klass] = (kind, pool)
+        elif part > UNFIT:
+            count = self.counts[pool]
+            self.counts[pool] = count + 1
+            if not count:
+                self.fits[pool] = True
+
+    def died(self, klass: int, kind: int, pool: int) -> None:
+        if self.pending and self.pending.pop(klass, None) is not None:
+            return
+        if self.parts[kind] > UNFIT:
+            count = self.counts[pool] - 1
+            self.counts[pool] = count
+            if not count:
+                self.fits[pool] = False
+
+    def settle(self) -> None:
+        """Count the pending classes (their kinds are in ``parts`` now)."""
+        pending, self.pending = self.pending, {}
+        for klass, (kind, pool) in pending.items():
+            self.born(klass, kind, pool)
 
 
 class ClassIndex:
@@ -35,6 +85,7 @@ class ClassIndex:
         "kind_live",
         "live",
         "members",
+        "pool_live",
         "pool_whole",
         "slot_class",
         "slot_count",
@@ -42,6 +93,7 @@ class ClassIndex:
         "slot_of",
         "slot_pool",
         "slot_rep",
+        "tables",
     )
 
     _COLUMNS = ("slot_class", "slot_pool", "slot_kind", "slot_count", "slot_rep")
@@ -63,6 +115,10 @@ class ClassIndex:
         """Bumped whenever a kind with no live slot gets one."""
         self._lowest: dict[int, int] = {}
         self._ranked: list[tuple[list[int], dict[int, int]]] = []
+        self.pool_live: dict[int, set[int]] = {}
+        """Live classes per pool (pools with none may be missing)."""
+        self.tables: dict[object, FitTable] = {}
+        """Fit tables by the key their decision path gave them (not copied)."""
 
     @classmethod
     def of(cls, classes: NodeClasses, pools: int, node_class: list[int]) -> ClassIndex:
@@ -94,6 +150,7 @@ class ClassIndex:
         twin.kind_live = dict(self.kind_live)
         twin.kind_epoch = self.kind_epoch
         twin._lowest = dict(self._lowest)
+        twin.pool_live = {k: set(v) for k, v in self.pool_live.items()}
         return twin
 
     def _append(self, klass: int, row: int, count: int) -> None:
@@ -109,16 +166,28 @@ class ClassIndex:
             self.kind_epoch += 1
         self.kind_live[kind] = live + 1
         self.slot_class[slot] = klass
-        self.slot_pool[slot] = self.classes.keys[klass][0]
+        pool = self.classes.keys[klass][0]
+        self.slot_pool[slot] = pool
         self.slot_kind[slot] = kind
         self.slot_count[slot] = count
         self.slot_rep[slot] = row
         self.slot_of[klass] = slot
         self.live = slot + 1
+        found = self.pool_live.get(pool)
+        if found is None:
+            self.pool_live[pool] = {klass}
+        else:
+            found.add(klass)
+        for table in self.tables.values():
+            table.born(klass, kind, pool)
 
     def _drop(self, klass: int) -> None:
         slot = self.slot_of.pop(klass)
         kind = self.classes.kind[klass]
+        pool = self.classes.keys[klass][0]
+        self.pool_live[pool].discard(klass)
+        for table in self.tables.values():
+            table.died(klass, kind, pool)
         live = self.kind_live[kind] - 1
         if live:
             self.kind_live[kind] = live
