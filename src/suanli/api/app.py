@@ -12,7 +12,7 @@ from suanli import __version__
 from suanli.api import errors
 from suanli.api.context import AppState
 from suanli.api.queue import Ticker
-from suanli.api.routers import capacity, leases, orgs, reports, requests, wallet
+from suanli.api.routers import capacity, leases, orgs, reports, requests, vouchers, wallet
 from suanli.kit.clock import Clock, SystemClock
 from suanli.settings import Settings
 from suanli.store import Database
@@ -54,7 +54,7 @@ def create_app(
     )
     app.state.suanli = state
     errors.install(app)
-    for module in (orgs, capacity, requests, leases, wallet, reports):
+    for module in (orgs, capacity, requests, leases, wallet, reports, vouchers):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])

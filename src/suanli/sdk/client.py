@@ -27,6 +27,19 @@ from suanli.exchange.reports import UtilizationReport
 from suanli.exchange.schemas import EndIn, LeaseOut, RequestIn, RequestOut, UsageIn, UsageOut
 from suanli.ledger.schemas import TopupIn, TopupOut, WalletOut
 from suanli.orgs.schemas import KeyIn, KeyOut, OrgIn, OrgOut
+from suanli.vouchers.schemas import (
+    ClawbackIn,
+    ClawbackOut,
+    FlagOut,
+    FlagResolveIn,
+    GrantDecisionIn,
+    GrantIn,
+    GrantOut,
+    ProgramIn,
+    ProgramOut,
+    RedemptionOut,
+    RevokeIn,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -242,3 +255,88 @@ class Client:
             "by": by,
         }
         return self._one(UtilizationReport, "GET", "/v1/reports/utilization", params=params)
+
+    # -- vouchers ---------------------------------------------------------------------
+    def create_program(
+        self,
+        program: ProgramIn,
+        *,
+        issuer_id: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> ProgramOut:
+        """Create a voucher program (issuers; the operator names ``issuer_id``)."""
+        return self._one(
+            ProgramOut,
+            "POST",
+            "/v1/vouchers/programs",
+            body=program,
+            params={"issuer_id": issuer_id},
+            idempotency_key=idempotency_key,
+        )
+
+    def list_programs(self, *, mine: bool = False) -> list[ProgramOut]:
+        return self._many(
+            ProgramOut, "/v1/vouchers/programs", params={"mine": "true" if mine else None}
+        )
+
+    def get_program(self, program_id: int) -> ProgramOut:
+        return self._one(ProgramOut, "GET", f"/v1/vouchers/programs/{program_id}")
+
+    def close_program(self, program_id: int) -> ProgramOut:
+        return self._one(ProgramOut, "POST", f"/v1/vouchers/programs/{program_id}/close")
+
+    def apply_grant(self, grant: GrantIn, *, idempotency_key: str | None = None) -> GrantOut:
+        return self._one(
+            GrantOut, "POST", "/v1/vouchers/grants", body=grant, idempotency_key=idempotency_key
+        )
+
+    def list_grants(
+        self, *, program_id: int | None = None, status: str | None = None
+    ) -> list[GrantOut]:
+        params = {"program_id": program_id, "status": status}
+        return self._many(GrantOut, "/v1/vouchers/grants", params=params)
+
+    def get_grant(self, grant_id: int) -> GrantOut:
+        return self._one(GrantOut, "GET", f"/v1/vouchers/grants/{grant_id}")
+
+    def decide_grant(self, grant_id: int, decision: GrantDecisionIn) -> GrantOut:
+        """Approve or reject an application (the program's issuer)."""
+        return self._one(
+            GrantOut, "POST", f"/v1/vouchers/grants/{grant_id}/decision", body=decision
+        )
+
+    def release_tranche(self, grant_id: int) -> GrantOut:
+        return self._one(GrantOut, "POST", f"/v1/vouchers/grants/{grant_id}/release")
+
+    def revoke_grant(self, grant_id: int, revoke: RevokeIn) -> GrantOut:
+        return self._one(GrantOut, "POST", f"/v1/vouchers/grants/{grant_id}/revoke", body=revoke)
+
+    def list_redemptions(self, *, program_id: int | None = None) -> list[RedemptionOut]:
+        return self._many(
+            RedemptionOut, "/v1/vouchers/redemptions", params={"program_id": program_id}
+        )
+
+    def claw_back(
+        self, redemption_id: int, clawback: ClawbackIn, *, idempotency_key: str | None = None
+    ) -> ClawbackOut:
+        return self._one(
+            ClawbackOut,
+            "POST",
+            f"/v1/vouchers/redemptions/{redemption_id}/clawback",
+            body=clawback,
+            idempotency_key=idempotency_key,
+        )
+
+    def list_flags(self, *, status: str | None = None, kind: str | None = None) -> list[FlagOut]:
+        return self._many(FlagOut, "/v1/vouchers/flags", params={"status": status, "kind": kind})
+
+    def get_flag(self, flag_id: int) -> FlagOut:
+        return self._one(FlagOut, "GET", f"/v1/vouchers/flags/{flag_id}")
+
+    def resolve_flag(self, flag_id: int, resolution: FlagResolveIn) -> FlagOut:
+        return self._one(FlagOut, "POST", f"/v1/vouchers/flags/{flag_id}/resolve", body=resolution)
+
+    def scan_flags(self) -> list[FlagOut]:
+        """Run the money-flowback scan (issuers, the operator); the flags you may see."""
+        found = self._send("POST", "/v1/vouchers/flags/scan")
+        return TypeAdapter(list[FlagOut]).validate_python(found)

@@ -206,7 +206,7 @@ class Vouchers:
         buyer = self._buyer(buyer_id)
         program = vouchers_repo.program(self.session, data.program_id)
         if program is None:
-            raise ValidationError(f"voucher program {data.program_id} does not exist")
+            raise ValidationError(f"program_id: voucher program {data.program_id} does not exist")
         now = self.clock.now()
         self._open(program)
         if now >= program.valid_until:
