@@ -61,3 +61,8 @@ def parse_yuan(text: str) -> int:
     if fen != fen.to_integral_value():
         raise ValueError(f"amount {text!r} has fractions of a fen")
     return int(fen)
+
+
+def percent(rate: Decimal) -> str:
+    """Format a rate for people: ``Decimal("0.3000")`` -> ``"30%"``, ``0.125`` -> ``"12.5%"``."""
+    return f"{(rate * 100).normalize():f}%"

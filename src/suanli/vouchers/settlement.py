@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from suanli.catalog import accelerators
 from suanli.kit.clock import Clock
-from suanli.kit.money import yuan
+from suanli.kit.money import percent, yuan
 from suanli.ledger import Ledger
 from suanli.ledger.service import Leg
 from suanli.store import capacity_repo, orgs_repo, vouchers_repo
@@ -205,7 +205,7 @@ def _redeem(
     session.flush()
     note = (
         f"voucher {yuan(paid.amount_fen)} from program {program.name} "
-        f"({rate * 100:.4g}% of {yuan(charge_fen)}, {mode.value.replace('_', ' ')})"
+        f"({percent(rate)} of {yuan(charge_fen)}, {mode.value.replace('_', ' ')})"
     )
     if paid.limited_by is not None:
         note += f"; limited by {rules.LIMIT_NAMES[paid.limited_by]}"
