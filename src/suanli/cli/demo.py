@@ -56,6 +56,12 @@ def _print(summary: DemoSummary) -> None:
         f"utilization {summary.utilization:.1%}; revenue {money(summary.revenue_fen)}, "
         f"platform fees {money(summary.platform_fee_fen)}"
     )
+    say(
+        f"vouchers: {summary.voucher_programs} city programmes, "
+        f"{summary.voucher_grants_approved} grants approved, "
+        f"{money(summary.voucher_redeemed_fen)} paid on {summary.subsidized_leases:,} leases; "
+        f"{summary.related_party_leases} related-party leases refused a subsidy"
+    )
     busiest = sorted(summary.by_province, key=lambda p: -p.utilization)
     table(
         ["province", "cards", "utilization"],

@@ -31,6 +31,7 @@ from suanli.capacity.schemas import CenterIn, PoolIn
 from suanli.capacity.service import CapacityService
 from suanli.demo.demand import DemandItem, demo_buyers, philly_day
 from suanli.demo.fleet import build_fleet
+from suanli.demo.vouchers import founded_on, relate, related_provider, setup_vouchers
 from suanli.exchange.queue import place_queued
 from suanli.exchange.reports import utilization
 from suanli.exchange.schemas import RequestIn, UsageIn
@@ -42,8 +43,22 @@ from suanli.orgs.auth import Principal
 from suanli.orgs.service import create_key, create_org
 from suanli.settings import Settings
 from suanli.store import Database, orgs_repo
-from suanli.store.models import Lease, Request
-from suanli.vocab import AccountKind, CenterStatus, LeaseStatus, OrgRole, RequestStatus
+from suanli.store.models import (
+    Lease,
+    Organization,
+    Request,
+    VoucherGrant,
+    VoucherProgram,
+    VoucherRedemption,
+)
+from suanli.vocab import (
+    AccountKind,
+    CenterStatus,
+    GrantStatus,
+    LeaseStatus,
+    OrgRole,
+    RequestStatus,
+)
 
 DAY = timedelta(days=1)
 QUEUE_PASS = timedelta(minutes=5)
@@ -77,6 +92,11 @@ class DemoSummary(BaseModel):
     utilization: float
     revenue_fen: int
     platform_fee_fen: int
+    voucher_programs: int
+    voucher_grants_approved: int
+    subsidized_leases: int
+    voucher_redeemed_fen: int
+    related_party_leases: int
     by_province: list[ProvinceSummary]
 
 
@@ -119,14 +139,14 @@ def _setup(
         keys["operator"] = create_key(session, clock, operator.id, "demo").secret
         admin = Principal(operator.id, OrgRole.OPERATOR)
         capacity = CapacityService(session, clock, admin)
-        providers: dict[str, int] = {}
+        providers: dict[str, tuple[int, str]] = {}
         for spec in build_fleet(seed):
             name = spec.operator[:200] or spec.name
             if name not in providers:
                 org = create_org(
                     session, clock, name=name, role=OrgRole.PROVIDER, province=spec.province
                 )
-                providers[name] = org.id
+                providers[name] = (org.id, spec.province)
                 if len(providers) == 1:
                     keys["provider"] = create_key(session, clock, org.id, "demo").secret
             center = capacity.register_center(
@@ -139,7 +159,7 @@ def _setup(
                     rack_kw=spec.rack_kw,
                     status=CenterStatus(spec.status),
                 ),
-                provider_id=providers[name],
+                provider_id=providers[name][0],
             )
             for i, pool in enumerate(spec.pools):
                 capacity.add_pool(
@@ -158,7 +178,10 @@ def _setup(
                     ),
                 )
         buyer_ids = []
+        buyers: list[Organization] = []
         ledger = Ledger(session, clock)
+        founded = Random(f"suanli-founded:{seed}")
+        related = related_provider(providers)
         for buyer in demo_buyers(n_buyers, seed):
             org = create_org(
                 session,
@@ -169,11 +192,20 @@ def _setup(
                 province=buyer.province,
                 city=buyer.city,
                 kind=buyer.kind,
+                founded_on=founded_on(buyer.kind, founded, clock.now().date()),
             )
+            if (
+                related is not None
+                and buyer.province == "北京"
+                and not any(b.group_name for b in buyers)
+            ):
+                relate(session, related, org)
+            buyers.append(org)
             buyer_ids.append(org.id)
             if len(buyer_ids) == 1:
                 keys["buyer"] = create_key(session, clock, org.id, "demo").secret
             ledger.topup(org.id, rng.randrange(2_000_000, 8_000_000) * 100, "demo top-up")
+        setup_vouchers(session, clock, providers, buyers, keys, create_key)
     return buyer_ids, keys
 
 
@@ -305,6 +337,27 @@ def summarize(db: Database, start: datetime, end: datetime) -> DemoSummary:
         centers = capacity.list_centers()
         pools = capacity.list_pools()
         buyers = len(orgs_repo.listing(session, OrgRole.BUYER))
+        programs = int(session.scalar(select(func.count(VoucherProgram.id))) or 0)
+        grants = int(
+            session.scalar(
+                select(func.count(VoucherGrant.id)).where(
+                    VoucherGrant.status == GrantStatus.APPROVED
+                )
+            )
+            or 0
+        )
+        subsidized = int(
+            session.scalar(select(func.count(Lease.id)).where(Lease.subsidy_fen > 0)) or 0
+        )
+        redeemed = int(
+            session.scalar(select(func.coalesce(func.sum(VoucherRedemption.amount_fen), 0))) or 0
+        )
+        related = int(
+            session.scalar(
+                select(func.count(Lease.id)).where(Lease.voucher_note.like("%related-party%"))
+            )
+            or 0
+        )
     requests = sum(by_status.values())
     return DemoSummary(
         day="2017-10-05 (Philly trace)",
@@ -327,6 +380,11 @@ def summarize(db: Database, start: datetime, end: datetime) -> DemoSummary:
         utilization=float(report.total.utilization),
         revenue_fen=revenue,
         platform_fee_fen=fee,
+        voucher_programs=programs,
+        voucher_grants_approved=grants,
+        subsidized_leases=subsidized,
+        voucher_redeemed_fen=redeemed,
+        related_party_leases=related,
         by_province=[
             ProvinceSummary(province=r.key, cards=r.cards, utilization=float(r.utilization))
             for r in report.rows
