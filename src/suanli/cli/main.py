@@ -14,6 +14,8 @@ Command tree::
       lease  list | show | start | usage | complete | fail
       wallet topup | balance
       report utilization
+      report vouchers            (API, or the database: see suanli audit)
+      audit  ledger              (API, or the database with --db)
       demo                       (suanli.cli.demo)
 """
 
@@ -24,6 +26,7 @@ from typing import Annotated
 import typer
 
 from suanli.cli import admin, capacity, leases, output, profiles, reports, requests, wallet
+from suanli.cli import audit as audit_cli
 from suanli.cli.bench import bench_app
 from suanli.cli.context import Globals, client, use_globals
 from suanli.cli.demo import demo_command
@@ -92,6 +95,7 @@ app.add_typer(requests.app, name="request")
 app.add_typer(leases.app, name="lease")
 app.add_typer(wallet.app, name="wallet")
 app.add_typer(reports.app, name="report")
+app.add_typer(audit_cli.app, name="audit")
 
 # -- demo ---------------------------------------------------------------------------------
 app.command("demo")(demo_command)

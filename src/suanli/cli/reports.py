@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from suanli.cli import output, parse
+from suanli.cli.audit import DbUrl, direct_database, local_session
 from suanli.cli.context import client
 from suanli.cli.errors import CliError
+from suanli.kit.clock import SystemClock
+from suanli.vouchers.report import ProgramReport, voucher_report
 
 app = typer.Typer(help="Reports for providers, issuers and the operator.")
 
@@ -65,3 +69,137 @@ def utilization(
         ],
         title=f"utilization {output.when(report.start)} to {output.when(report.end)}",
     )
+
+
+def _per_card_hour(fen: Decimal | None) -> str | None:
+    """A price in (fractional) fen per card-hour, in yuan for people."""
+    return None if fen is None else f"¥{fen / 100:,.2f}/card-h"
+
+
+def _cap(fen: int | None) -> str:
+    return "no cap" if fen is None else output.money(fen)
+
+
+def _print_program(program: ProgramReport) -> None:
+    output.details(
+        f"program {program.id} {program.name} ({program.status})",
+        [
+            (
+                "funded",
+                f"{output.money(program.funded_fen)} by "
+                + ", ".join(f"{f.funder} {output.money(f.funded_fen)}" for f in program.funders),
+            ),
+            (
+                "redeemed",
+                f"{output.money(program.redeemed_fen)} in {program.redemptions} "
+                f"redemption(s), {output.money(program.clawed_back_fen)} clawed back",
+            ),
+            ("returned", output.money(program.returned_fen)),
+            ("grants", ", ".join(f"{n} {s}" for s, n in program.grants.items() if n) or None),
+            ("within budget", "yes" if program.within_budget else "NO"),
+            (
+                "within caps",
+                "yes" if program.within_caps else "NO: " + "; ".join(program.cap_breaches),
+            ),
+            (
+                "top provider",
+                None
+                if program.top_provider_share is None
+                else f"{program.providers[0].name} {output.percent(program.top_provider_share)} "
+                f"(HHI {program.hhi})",
+            ),
+            (
+                "price",
+                None
+                if program.prices.mean_price_fen is None
+                else f"{_per_card_hour(program.prices.mean_price_fen)}, "
+                f"{_per_card_hour(program.prices.after_subsidy_fen)} after the subsidy; index "
+                f"{_per_card_hour(program.prices.index_price_fen) or 'none'}",
+            ),
+            (
+                "subsidy",
+                None
+                if program.subsidy_per_card_hour_fen is None
+                else f"{_per_card_hour(program.subsidy_per_card_hour_fen)} over "
+                f"{program.metered_card_hours:,} metered card-hours",
+            ),
+        ],
+    )
+    output.table(
+        [
+            "firm",
+            ">this year",
+            ">largest year",
+            ">cap / year",
+            ">lifetime",
+            ">lifetime cap",
+            "within caps",
+        ],
+        [
+            (
+                f"{f.buyer_id} {f.name}",
+                output.money(f.year_fen),
+                output.money(f.largest_year_fen),
+                _cap(program.cap_per_firm_year_fen),
+                output.money(f.lifetime_fen),
+                _cap(program.cap_lifetime_fen),
+                "yes" if f.within_caps else "NO",
+            )
+            for f in program.firms[:10]
+        ],
+        title=f"top firms of program {program.id} against its caps",
+    )
+    flags = ", ".join(f"{kind.replace('_', ' ')} {n}" for kind, n in program.open_flags.items())
+    output.say(f"open flags of program {program.id}: {flags or 'none'}")
+
+
+@app.command("vouchers")
+def vouchers(
+    program: Annotated[
+        int | None, typer.Option("--program", min=1, help="Only this program (id).")
+    ] = None,
+    db_url: DbUrl = None,
+    as_json: Json = False,
+) -> None:
+    """Voucher programs: budget, redeemed, remaining, committed, expired; firms against
+    the caps; provider concentration; prices against the index; open flags. Issuers see
+    their own programs, the operator all. Reads the API or the database as
+    `suanli audit ledger` does (see `suanli audit ledger --help`)."""
+    url = direct_database(db_url)
+    if url is None:
+        with client() as api:
+            report = api.voucher_report(program_id=program)
+    else:
+        with local_session(url) as session:
+            report = voucher_report(session, SystemClock(), None, program_id=program)
+    if as_json:
+        output.emit_json(report)
+        return
+    output.table(
+        [
+            "program",
+            "status",
+            ">budget",
+            ">redeemed",
+            ">remaining",
+            ">committed",
+            ">expired",
+            ">used",
+        ],
+        [
+            (
+                f"{p.id} {p.name}",
+                output.status(p.status),
+                output.money(p.budget_fen),
+                output.money(p.redeemed_fen),
+                output.money(p.remaining_fen),
+                output.money(p.committed_fen),
+                output.money(p.expired_fen),
+                output.percent(p.used_share),
+            )
+            for p in report.programs
+        ],
+        title=f"voucher programs ({report.year})",
+    )
+    for p in report.programs:
+        _print_program(p)

@@ -25,8 +25,10 @@ from suanli.capacity.schemas import (
 )
 from suanli.exchange.reports import UtilizationReport
 from suanli.exchange.schemas import EndIn, LeaseOut, RequestIn, RequestOut, UsageIn, UsageOut
+from suanli.ledger.audit import LedgerAudit
 from suanli.ledger.schemas import TopupIn, TopupOut, WalletOut
 from suanli.orgs.schemas import KeyIn, KeyOut, OrgIn, OrgOut
+from suanli.vouchers.report import VoucherReport
 from suanli.vouchers.schemas import (
     ClawbackIn,
     ClawbackOut,
@@ -255,6 +257,16 @@ class Client:
             "by": by,
         }
         return self._one(UtilizationReport, "GET", "/v1/reports/utilization", params=params)
+
+    # -- audit and voucher reports --------------------------------------------------------
+    def voucher_report(self, *, program_id: int | None = None) -> VoucherReport:
+        """Voucher programs' money, promises, caps and prices (issuers: their own)."""
+        params = {"program_id": program_id}
+        return self._one(VoucherReport, "GET", "/v1/reports/vouchers", params=params)
+
+    def audit_ledger(self) -> LedgerAudit:
+        """The books checked from the data (operator only)."""
+        return self._one(LedgerAudit, "GET", "/v1/audit/ledger")
 
     # -- vouchers ---------------------------------------------------------------------
     def create_program(
