@@ -217,7 +217,8 @@ class ClassPath:
         memo.put(kinds, ok, total)
 
     def _table(self, snap: Snapshot, demand: Demand, memo: ClassMemo) -> FitTable:
-        """The fit table of the demand's capacity on this snapshot, up to date."""
+        """The fit table of the demand's capacity on this snapshot (kept up to date by the
+        index; a kind new to the memo is worked out as for ``demand``)."""
         index = snap.index
         table = index.tables.get(memo)
         if table is None:
@@ -226,22 +227,12 @@ class ClassPath:
             parts = memo.part[index.slot_kind[:live]]
             if live and parts[parts.argmin()] == UNKNOWN:
                 self._fill(snap, demand, memo, parts)
-            table = index.tables[memo] = FitTable(memo.known, len(snap.pools))
-            kind = snap.classes.kind
-            for pool, classes in index.pool_live.items():
-                for klass in classes:
-                    table.born(klass, kind[klass], pool)
-        elif table.pending:
-            known = memo.known
-            reps: dict[int, int] = {}
-            for klass, (kind_id, _) in table.pending.items():
-                if kind_id not in known and kind_id not in reps:
-                    reps[kind_id] = int(index.slot_rep[index.slot_of[klass]])
-            if reps:
-                kinds = np.fromiter(reps.keys(), dtype=np.int64, count=len(reps))
-                rows = np.fromiter(reps.values(), dtype=np.int64, count=len(reps))
-                self._fill_rows(snap, demand, memo, kinds, rows)
-            table.settle()
+
+            def work_out(kind: int, row: int) -> None:
+                self._fill_rows(snap, demand, memo, np.array([kind]), np.array([row]))
+
+            table = FitTable(memo.known, len(snap.pools), work_out)
+            index.watch(memo, table)
         return table
 
     def _keys(self, snap: Snapshot) -> list[int]:

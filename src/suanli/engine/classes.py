@@ -39,7 +39,8 @@ class NodeClasses:
     """
 
     def __init__(self) -> None:
-        self._ids: dict[ClassKey, int] = {}
+        self.ids: dict[ClassKey, int] = {}
+        """Class ids by key."""
         self.keys: list[ClassKey] = []
         self.whole: list[int] = []
         """Wholly free GPUs of a node in each class."""
@@ -63,10 +64,10 @@ class NodeClasses:
             self.pool_model = list(pool_model)
 
     def intern(self, key: ClassKey) -> int:
-        found = self._ids.get(key)
+        found = self.ids.get(key)
         if found is None:
             found = len(self.keys)
-            self._ids[key] = found
+            self.ids[key] = found
             self.keys.append(key)
             self.whole.append(key[3].count(MILLI))
             kind = (self.pool_model[key[0]], key[1], key[2], key[3])

@@ -37,13 +37,18 @@ class BestFitGpu:
     name: ClassVar[str] = "bestfit-gpu"
 
     def pick(self, snap: Snapshot, demand: Demand, row: int) -> tuple[int, ...]:
-        if demand.cards == 0:
+        cards = demand.cards
+        if cards == 0:
             return ()
-        if not demand.is_share:
-            return whole_gpus(snap, row, demand.per_node)
         need = demand.gpu_milli
-        free = snap.gpu_free[row].tolist()
-        return (min((milli, g) for g, milli in enumerate(free) if milli >= need)[1],)
+        if need >= MILLI:  # whole GPUs (a share is always of one GPU)
+            per_node = demand.cards_per_node
+            return whole_gpus(snap, row, cards if per_node is None else per_node)
+        best, least = -1, MILLI + 1
+        for gpu, milli in enumerate(snap.gpu_free[row].tolist()):
+            if need <= milli < least:  # the least free that fits, the lowest index on ties
+                best, least = gpu, milli
+        return (best,)
 
 
 class RandomFitGpu:

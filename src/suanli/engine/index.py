@@ -22,6 +22,9 @@ capacity; the index updates every table it holds as classes come alive and die.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from heapq import heappop, heappush
+
 import numpy as np
 
 from suanli.engine.classes import UNFIT, IntArray, NodeClasses
@@ -32,52 +35,51 @@ __all__ = ["ClassIndex", "FitTable"]
 class FitTable:
     """Per pool, the live classes whose kind fits one demand capacity.
 
-    ``parts`` is the capacity's memo of class parts by kind (shared, filled by the decision
-    path; :data:`~suanli.engine.classes.UNFIT` for a kind that does not fit). A class whose
-    kind is not in ``parts`` yet waits in ``pending`` until the decision path works its
-    kind out (:meth:`settle`).
+    ``parts`` is the capacity's memo of class parts by kind (shared with the decision path;
+    :data:`~suanli.engine.classes.UNFIT` for a kind that does not fit); ``work_out(kind,
+    row)`` puts the part of a kind not in it yet there, from a node ``row`` of that kind.
     """
 
-    __slots__ = ("counts", "fits", "parts", "pending")
+    __slots__ = ("counts", "fits", "parts", "work_out")
 
-    def __init__(self, parts: dict[int, int], pools: int) -> None:
+    def __init__(
+        self, parts: dict[int, int], pools: int, work_out: Callable[[int, int], object]
+    ) -> None:
         self.parts = parts
+        self.work_out = work_out
         self.counts = [0] * pools
+        """Live classes that fit, per pool."""
         self.fits = np.zeros(pools, dtype=np.bool_)
         """Pools with a live class that fits."""
-        self.pending: dict[int, tuple[int, int]] = {}
-        """Live classes of a kind not in ``parts`` yet: class -> (kind, pool)."""
 
-    def born(self, klass: int, kind: int, pool: int) -> None:
-        part = self.parts.get(kind)
-        if part is None:
-            self.pending[klass] = (kind, pool)
-        elif part > UNFIT:
-            count = self.counts[pool]
-            self.counts[pool] = count + 1
-            if not count:
-                self.fits[pool] = True
+    def part(self, kind: int, row: int) -> int:
+        """The part of ``kind`` (``row`` is a node of that kind now)."""
+        found = self.parts.get(kind)
+        if found is None:
+            self.work_out(kind, row)
+            found = self.parts[kind]
+        return found
 
-    def died(self, klass: int, kind: int, pool: int) -> None:
-        if self.pending and self.pending.pop(klass, None) is not None:
-            return
-        if self.parts[kind] > UNFIT:
-            count = self.counts[pool] - 1
-            self.counts[pool] = count
-            if not count:
-                self.fits[pool] = False
+    def born(self, pool: int) -> None:
+        """A class of ``pool`` that fits came alive."""
+        count = self.counts[pool]
+        self.counts[pool] = count + 1
+        if not count:
+            self.fits[pool] = True
 
-    def settle(self) -> None:
-        """Count the pending classes (their kinds are in ``parts`` now)."""
-        pending, self.pending = self.pending, {}
-        for klass, (kind, pool) in pending.items():
-            self.born(klass, kind, pool)
+    def died(self, pool: int) -> None:
+        """A class of ``pool`` that fits died."""
+        count = self.counts[pool] - 1
+        self.counts[pool] = count
+        if not count:
+            self.fits[pool] = False
 
 
 class ClassIndex:
     """Live classes as slots, members per live class, wholly free GPUs per pool."""
 
     __slots__ = (
+        "_fitting",
         "_lowest",
         "_ranked",
         "classes",
@@ -113,12 +115,15 @@ class ClassIndex:
         """Live slots per kind."""
         self.kind_epoch = 0
         """Bumped whenever a kind with no live slot gets one."""
-        self._lowest: dict[int, int] = {}
+        self._lowest: dict[int, list[int]] = {}
+        """Per class asked about, a heap of its rows (rows that left are dropped lazily)."""
         self._ranked: list[tuple[list[int], dict[int, int]]] = []
         self.pool_live: dict[int, set[int]] = {}
         """Live classes per pool (pools with none may be missing)."""
         self.tables: dict[object, FitTable] = {}
-        """Fit tables by the key their decision path gave them (not copied)."""
+        """Fit tables by the key their decision path gave them (:meth:`watch`; not copied)."""
+        self._fitting: dict[int, list[FitTable]] = {}
+        """Per kind, the tables it fits."""
 
     @classmethod
     def of(cls, classes: NodeClasses, pools: int, node_class: list[int]) -> ClassIndex:
@@ -149,7 +154,6 @@ class ClassIndex:
         twin.pool_whole = self.pool_whole.copy()
         twin.kind_live = dict(self.kind_live)
         twin.kind_epoch = self.kind_epoch
-        twin._lowest = dict(self._lowest)
         twin.pool_live = {k: set(v) for k, v in self.pool_live.items()}
         return twin
 
@@ -178,16 +182,28 @@ class ClassIndex:
             self.pool_live[pool] = {klass}
         else:
             found.add(klass)
-        for table in self.tables.values():
-            table.born(klass, kind, pool)
+        if self.tables:
+            fitting = self._fitting.get(kind)
+            if fitting is None:
+                fitting = self._fitting[kind] = [
+                    t for t in self.tables.values() if t.part(kind, row) > UNFIT
+                ]
+            for table in fitting:
+                table.born(pool)
 
     def _drop(self, klass: int) -> None:
         slot = self.slot_of.pop(klass)
         kind = self.classes.kind[klass]
         pool = self.classes.keys[klass][0]
         self.pool_live[pool].discard(klass)
-        for table in self.tables.values():
-            table.died(klass, kind, pool)
+        if self.tables:
+            fitting = self._fitting.get(kind)
+            if fitting is None:  # (every table has the part of a kind that was alive)
+                fitting = self._fitting[kind] = [
+                    t for t in self.tables.values() if t.parts[kind] > UNFIT
+                ]
+            for table in fitting:
+                table.died(pool)
         live = self.kind_live[kind] - 1
         if live:
             self.kind_live[kind] = live
@@ -219,8 +235,6 @@ class ClassIndex:
             self.slot_count[slot] -= 1
             if self.slot_rep[slot] == row:
                 self.slot_rep[slot] = next(iter(left))
-            if lowest.get(old) == row:
-                del lowest[old]
             for _, first in self._ranked:
                 if first.get(old) == row:
                     del first[old]
@@ -233,25 +247,40 @@ class ClassIndex:
         joined = members.get(new)
         if joined is None:
             members[new] = {row}
-            lowest[new] = row
             self._append(new, row, 1)
         else:
             joined.add(row)
             self.slot_count[self.slot_of[new]] += 1
-            known = lowest.get(new)
-            if known is not None and row < known:
-                lowest[new] = row
+            heap = lowest.get(new)
+            if heap is not None:
+                if len(heap) > 2 * len(joined) + 16:  # mostly rows that left: start afresh
+                    heap[:] = sorted(joined)
+                else:
+                    heappush(heap, row)
             for keys, first in self._ranked:
                 known = first.get(new)
                 if known is not None and (keys[row], row) < (keys[known], known):
                     first[new] = row
 
+    def watch(self, key: object, table: FitTable) -> None:
+        """Keep ``table`` (empty) up to date from now on, counting the live classes."""
+        self.tables[key] = table
+        self._fitting.clear()
+        kind = self.classes.kind
+        for pool, classes in self.pool_live.items():
+            for klass in classes:
+                if table.part(kind[klass], next(iter(self.members[klass]))) > UNFIT:
+                    table.born(pool)
+
     def lowest(self, klass: int) -> int:
         """The lowest row of a live class."""
-        found = self._lowest.get(klass)
-        if found is None:
-            found = self._lowest[klass] = min(self.members[klass])
-        return found
+        members = self.members[klass]
+        heap = self._lowest.get(klass)
+        if heap is None:
+            heap = self._lowest[klass] = sorted(members)
+        while heap[0] not in members:
+            heappop(heap)
+        return heap[0]
 
     def lowest_by(self, klass: int, keys: list[int]) -> int:
         """The member of a live class with the lowest ``(keys[row], row)``; ``keys`` (one per

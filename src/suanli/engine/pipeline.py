@@ -148,20 +148,22 @@ class Engine:
         self, snap: Snapshot, demand: Demand, chosen: Sequence[int], score: int
     ) -> Placement:
         """The placement on rows ``chosen`` (one pool), the picker naming each node's GPUs."""
-        pool = snap.pools[int(snap.node_pool[chosen[0]])]
+        row = chosen[0]
+        pool = snap.pools[int(snap.node_pool[row])]
         pick, node_id = self.picker.pick, snap.node_id
-        per_node, milli = demand.per_node, demand.gpu_milli if demand.cards else 0
+        per_node = demand.cards if demand.cards_per_node is None else demand.cards_per_node
+        milli = demand.gpu_milli if demand.cards else 0
         cpu, mem = demand.cpu_milli, demand.memory_mib
-        return Placement(
-            pool.pool_id,
-            pool.center_id,
-            pool.price_fen,
-            tuple(
+        if len(chosen) == 1:
+            allocations: tuple[Allocation, ...] = (
+                Allocation(int(node_id[row]), per_node, pick(snap, demand, row), milli, cpu, mem),
+            )
+        else:
+            allocations = tuple(
                 Allocation(int(node_id[r]), per_node, pick(snap, demand, r), milli, cpu, mem)
-                for r in (sorted(chosen) if len(chosen) > 1 else chosen)
-            ),
-            score,
-        )
+                for r in sorted(chosen)
+            )
+        return Placement(pool.pool_id, pool.center_id, pool.price_fen, allocations, score)
 
     def _select_single(self, snap: Snapshot, demand: Demand, rows: IntArray) -> Placement:
         totals = self.weighted(snap, demand, rows)

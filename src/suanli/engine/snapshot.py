@@ -215,17 +215,18 @@ class Snapshot:
     def take(self, row: int, gpus: Sequence[int], milli: int, cpu: int, mem: int) -> None:
         """Take ``milli`` of each GPU in ``gpus`` and ``cpu`` / ``mem`` from node ``row``."""
         free = self.gpu_free[row].tolist()
-        count = int(self.node_gpus[row])
+        old = int(self.node_class[row])
+        key = self.classes.keys[old]  # (pool, free CPU, free memory, GPUs): the row's state
+        count = len(key[3])
         if len(gpus) == 1:  # checked quickly here; sentences only for what does not fit
-            fits = 0 <= gpus[0] < count and free[gpus[0]] >= milli
+            gpu = gpus[0]
+            fits = 0 <= gpu < count and free[gpu] >= milli
         else:
             fits = len(set(gpus)) == len(gpus)
             fits = fits and all(0 <= g < count and free[g] >= milli for g in gpus)
-        if not fits or (
-            (cpu and int(self.node_cpu[row]) < cpu) or (mem and int(self.node_mem[row]) < mem)
-        ):
+        if not fits or (cpu and key[1] < cpu) or (mem and key[2] < mem):
             raise ValueError(self._why_not(row, gpus, milli, cpu, mem, free))
-        self._apply(row, gpus, -milli, -cpu, -mem, 1, free)
+        self._apply(row, gpus, -milli, -cpu, -mem, 1, free, old)
 
     def give(self, row: int, gpus: Sequence[int], milli: int, cpu: int, mem: int) -> None:
         """The exact inverse of :meth:`take` with the same arguments."""
@@ -267,27 +268,38 @@ class Snapshot:
         mem: int,
         sign: int,
         values: list[int],
+        old: int | None = None,
     ) -> None:
         """Add ``milli`` to ``gpus`` of ``row`` (whose free milli-GPU are ``values``), ``cpu``
-        and ``mem``; count the workload in the tags (``sign``); move the row's class."""
-        line = self.gpu_free[row]
-        for gpu in gpus:
-            values[gpu] += milli
-            line[gpu] = values[gpu]
+        and ``mem``; count the workload in the tags (``sign``); move the row's class (``old``,
+        if the caller has read it)."""
+        if gpus:
+            line = self.gpu_free[row]
+            for gpu in gpus:
+                value = values[gpu] + milli
+                values[gpu] = line[gpu] = value
+            self.node_tags[row, 0 if -MILLI < milli < MILLI else len(gpus)] += sign
         if cpu:
             self.node_cpu[row] += cpu
         if mem:
             self.node_mem[row] += mem
-        if gpus:
-            tag = 0 if abs(milli) < MILLI else len(gpus)
-            self.node_tags[row, tag] += sign
         classes = self.classes
-        old = int(self.node_class[row])
+        if old is None:
+            old = int(self.node_class[row])
         pool, old_cpu, old_mem, old_gpus = classes.keys[old]  # the row's state until now
-        state = tuple(sorted(values[: len(old_gpus)], reverse=True))
-        new = classes.intern((pool, old_cpu + cpu, old_mem + mem, state))
-        self.node_class[row] = new
-        self.index.move(row, old, new)
+        if len(old_gpus) > 1:
+            state = tuple(sorted(values[: len(old_gpus)], reverse=True))
+        else:
+            state = tuple(values[: len(old_gpus)])
+        key = (pool, old_cpu + cpu, old_mem + mem, state)
+        new = classes.ids.get(key)
+        if new is None:
+            new = classes.intern(key)
+        if new != old:
+            self.node_class[row] = new
+            index = self._index
+            assert index is not None
+            index.move(row, old, new)
 
     def _class_of(self, row: int) -> int:
         count = int(self.node_gpus[row])
