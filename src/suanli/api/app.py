@@ -13,6 +13,7 @@ from suanli.api import errors
 from suanli.api.context import AppState
 from suanli.api.queue import Ticker
 from suanli.api.routers import audit as audit_routes
+from suanli.api.routers import billing as billing_routes
 from suanli.api.routers import capacity, leases, orgs, reports, requests, vouchers, wallet
 from suanli.kit.clock import Clock, SystemClock
 from suanli.settings import Settings
@@ -58,6 +59,7 @@ def create_app(
     for module in (orgs, capacity, requests, leases, wallet, reports, vouchers):
         app.include_router(module.router)
     app.include_router(audit_routes.router)
+    app.include_router(billing_routes.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -13,6 +13,9 @@ Command tree::
       request submit | list | show | cancel
       lease  list | show | start | usage | complete | fail
       wallet topup | balance
+      invoice issue | list | show | export
+      statement                  (a provider's month: --json, or --format csv|html)
+      payout [--amount --to] | list
       report utilization
       report vouchers            (API, or the database: see suanli audit)
       audit  ledger              (API, or the database with --db)
@@ -27,6 +30,7 @@ import typer
 
 from suanli.cli import admin, capacity, leases, output, profiles, reports, requests, wallet
 from suanli.cli import audit as audit_cli
+from suanli.cli import billing as billing_cli
 from suanli.cli.bench import bench_app
 from suanli.cli.context import Globals, client, use_globals
 from suanli.cli.demo import demo_command
@@ -94,6 +98,9 @@ app.command("offers")(capacity.offers)
 app.add_typer(requests.app, name="request")
 app.add_typer(leases.app, name="lease")
 app.add_typer(wallet.app, name="wallet")
+app.add_typer(billing_cli.invoices, name="invoice")
+app.command("statement")(billing_cli.statement)
+app.add_typer(billing_cli.payouts, name="payout")
 app.add_typer(reports.app, name="report")
 app.add_typer(audit_cli.app, name="audit")
 

@@ -14,6 +14,15 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
+from suanli.billing.schemas import (
+    InvoiceIn,
+    InvoiceOut,
+    InvoiceSummary,
+    PayoutIn,
+    PayoutOut,
+    PayoutResult,
+    StatementOut,
+)
 from suanli.capacity.schemas import (
     CenterIn,
     CenterOut,
@@ -257,6 +266,123 @@ class Client:
             "by": by,
         }
         return self._one(UtilizationReport, "GET", "/v1/reports/utilization", params=params)
+
+    # -- billing ----------------------------------------------------------------------
+    def _text(self, path: str, params: dict[str, Any] | None = None) -> str:
+        """GET a text document (CSV, HTML); errors raise :class:`ApiError` as usual."""
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = self._http.get(path, params=clean)
+        except httpx.HTTPError as exc:
+            raise ApiError(0, "unreachable", f"cannot reach {self._http.base_url}: {exc}") from exc
+        if response.is_error:
+            try:
+                error = response.json()["error"]
+                raise ApiError(response.status_code, error["code"], error["message"])
+            except (ValueError, KeyError, TypeError):
+                raise ApiError(response.status_code, "http_error", response.text[:200]) from None
+        return response.text
+
+    def issue_invoice(
+        self,
+        period: str | None = None,
+        *,
+        buyer_id: int | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        idempotency_key: str | None = None,
+    ) -> InvoiceOut:
+        """Issue (or get the already issued) invoice for a month ``YYYY-MM`` or
+        ``[start, end)``; the operator names the buyer."""
+        body = InvoiceIn(buyer_id=buyer_id, period=period, start=start, end=end)
+        return self._one(
+            InvoiceOut, "POST", "/v1/invoices", body=body, idempotency_key=idempotency_key
+        )
+
+    def list_invoices(
+        self, *, buyer_id: int | None = None, limit: int = 200
+    ) -> list[InvoiceSummary]:
+        return self._many(
+            InvoiceSummary, "/v1/invoices", params={"buyer_id": buyer_id, "limit": limit}
+        )
+
+    def get_invoice(self, invoice_id: int) -> InvoiceOut:
+        return self._one(InvoiceOut, "GET", f"/v1/invoices/{invoice_id}")
+
+    def invoice_csv(self, invoice_id: int) -> str:
+        return self._text(f"/v1/invoices/{invoice_id}.csv")
+
+    def invoice_html(self, invoice_id: int) -> str:
+        return self._text(f"/v1/invoices/{invoice_id}.html")
+
+    @staticmethod
+    def _period_params(
+        period: str | None,
+        provider_id: int | None,
+        start: datetime | None,
+        end: datetime | None,
+    ) -> dict[str, Any]:
+        return {
+            "period": period,
+            "provider_id": provider_id,
+            "start": start.isoformat() if start else None,
+            "end": end.isoformat() if end else None,
+        }
+
+    def statement(
+        self,
+        period: str | None = None,
+        *,
+        provider_id: int | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> StatementOut:
+        """A provider's statement for a month or ``[start, end)`` (operator: name it)."""
+        params = self._period_params(period, provider_id, start, end)
+        return self._one(StatementOut, "GET", "/v1/statements", params=params)
+
+    def statement_csv(
+        self,
+        period: str | None = None,
+        *,
+        provider_id: int | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> str:
+        return self._text(
+            "/v1/statements.csv", self._period_params(period, provider_id, start, end)
+        )
+
+    def statement_html(
+        self,
+        period: str | None = None,
+        *,
+        provider_id: int | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> str:
+        return self._text(
+            "/v1/statements.html", self._period_params(period, provider_id, start, end)
+        )
+
+    def payout(
+        self,
+        amount_fen: int,
+        counterparty: str,
+        *,
+        provider_id: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> PayoutResult:
+        """Pay earnings out to ``counterparty`` (a bank account)."""
+        body = PayoutIn(amount_fen=amount_fen, counterparty=counterparty, provider_id=provider_id)
+        return self._one(
+            PayoutResult, "POST", "/v1/payouts", body=body, idempotency_key=idempotency_key
+        )
+
+    def list_payouts(self, *, provider_id: int | None = None, limit: int = 200) -> list[PayoutOut]:
+        return self._many(
+            PayoutOut, "/v1/payouts", params={"provider_id": provider_id, "limit": limit}
+        )
 
     # -- audit and voucher reports --------------------------------------------------------
     def voucher_report(self, *, program_id: int | None = None) -> VoucherReport:

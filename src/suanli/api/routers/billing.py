@@ -1,0 +1,227 @@
+"""Billing: buyers' invoices, providers' statements, payouts; CSV and HTML exports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, Response
+from pydantic import AwareDatetime
+from sqlalchemy.orm import Session
+
+from suanli.api.context import Ctx
+from suanli.api.errors import error_body
+from suanli.billing import periods, render
+from suanli.billing.invoices import Invoices, invoice_out, invoice_summaries
+from suanli.billing.payouts import Payouts
+from suanli.billing.schemas import (
+    InvoiceIn,
+    InvoiceOut,
+    InvoiceSummary,
+    PayoutIn,
+    PayoutOut,
+    PayoutResult,
+    StatementOut,
+)
+from suanli.billing.statements import statement
+from suanli.orgs.auth import Principal
+
+router = APIRouter()
+
+CSV = "text/csv; charset=utf-8"
+HTML = "text/html; charset=utf-8"
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    meaning = {
+        402: "the earnings do not cover the payout",
+        403: "this role may not do this",
+        404: "no such object, or not yours",
+        409: "the period has not ended",
+        422: "bad input (named in the message)",
+    }
+    return {
+        code: {
+            "description": meaning[code],
+            "content": {"application/json": {"example": error_body("...", "...")}},
+        }
+        for code in codes
+    }
+
+
+def _file(content: str, media_type: str, filename: str, *, download: bool) -> Response:
+    disposition = "attachment" if download else "inline"
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'{disposition}; filename="{filename}"'},
+    )
+
+
+# -- invoices -----------------------------------------------------------------------------
+@router.post(
+    "/v1/invoices",
+    status_code=201,
+    response_model=InvoiceOut,
+    tags=["billing"],
+    responses=_errors(403, 404, 409, 422),
+)
+def issue_invoice(body: InvoiceIn, ctx: Ctx) -> JSONResponse:
+    """Issue the caller's (operator: ``buyer_id``'s) invoice for an ended period; the
+    same buyer and period again return the invoice already issued."""
+
+    def work(session: Session, principal: Principal) -> InvoiceOut:
+        invoice = Invoices(session, ctx.state.clock, principal).issue(body)
+        return invoice_out(session, invoice)
+
+    return ctx.create(body, work)
+
+
+@router.get("/v1/invoices", response_model=list[InvoiceSummary], tags=["billing"])
+def list_invoices(
+    ctx: Ctx,
+    buyer_id: int | None = None,
+    limit: int = Query(default=200, ge=1, le=5000),
+) -> list[InvoiceSummary]:
+    def work(session: Session, principal: Principal) -> list[InvoiceSummary]:
+        found = Invoices(session, ctx.state.clock, principal).listing(
+            buyer_id=buyer_id, limit=limit
+        )
+        return invoice_summaries(session, found)
+
+    return ctx.run(work)
+
+
+def _invoice(ctx: Ctx, invoice_id: int) -> InvoiceOut:
+    def work(session: Session, principal: Principal) -> InvoiceOut:
+        return invoice_out(session, Invoices(session, ctx.state.clock, principal).get(invoice_id))
+
+    return ctx.run(work)
+
+
+@router.get(
+    "/v1/invoices/{invoice_id:int}.csv",
+    response_class=Response,
+    tags=["billing"],
+    responses={200: {"content": {"text/csv": {}}}, **_errors(404)},
+)
+def invoice_as_csv(invoice_id: int, ctx: Ctx) -> Response:
+    invoice = _invoice(ctx, invoice_id)
+    return _file(render.invoice_csv(invoice), CSV, f"{invoice.number}.csv", download=True)
+
+
+@router.get(
+    "/v1/invoices/{invoice_id:int}.html",
+    response_class=Response,
+    tags=["billing"],
+    responses={200: {"content": {"text/html": {}}}, **_errors(404)},
+)
+def invoice_as_html(invoice_id: int, ctx: Ctx) -> Response:
+    invoice = _invoice(ctx, invoice_id)
+    return _file(render.invoice_html(invoice), HTML, f"{invoice.number}.html", download=False)
+
+
+@router.get(
+    "/v1/invoices/{invoice_id:int}",
+    response_model=InvoiceOut,
+    tags=["billing"],
+    responses=_errors(404),
+)
+def get_invoice(invoice_id: int, ctx: Ctx) -> InvoiceOut:
+    return _invoice(ctx, invoice_id)
+
+
+# -- statements ---------------------------------------------------------------------------
+def _statement(
+    ctx: Ctx,
+    period: str | None,
+    start: AwareDatetime | None,
+    end: AwareDatetime | None,
+    provider_id: int | None,
+) -> StatementOut:
+    def work(session: Session, principal: Principal) -> StatementOut:
+        span = periods.resolve(period, start, end)
+        return statement(session, ctx.state.clock, principal, span, provider_id)
+
+    return ctx.run(work)
+
+
+PeriodQuery = Query(default=None, max_length=32, description="a calendar month, YYYY-MM")
+
+
+@router.get(
+    "/v1/statements",
+    response_model=StatementOut,
+    tags=["billing"],
+    responses=_errors(403, 404, 422),
+)
+def get_statement(
+    ctx: Ctx,
+    period: str | None = PeriodQuery,
+    start: AwareDatetime | None = None,
+    end: AwareDatetime | None = None,
+    provider_id: int | None = None,
+) -> StatementOut:
+    """A provider's statement (operator: ``provider_id``'s) for a month or
+    ``[start, end)``; a running period gives the statement so far."""
+    return _statement(ctx, period, start, end, provider_id)
+
+
+@router.get(
+    "/v1/statements.csv",
+    response_class=Response,
+    tags=["billing"],
+    responses={200: {"content": {"text/csv": {}}}, **_errors(403, 404, 422)},
+)
+def statement_as_csv(
+    ctx: Ctx,
+    period: str | None = PeriodQuery,
+    start: AwareDatetime | None = None,
+    end: AwareDatetime | None = None,
+    provider_id: int | None = None,
+) -> Response:
+    found = _statement(ctx, period, start, end, provider_id)
+    name = f"statement-{found.provider_id}-{found.period_start.date()}.csv"
+    return _file(render.statement_csv(found), CSV, name, download=True)
+
+
+@router.get(
+    "/v1/statements.html",
+    response_class=Response,
+    tags=["billing"],
+    responses={200: {"content": {"text/html": {}}}, **_errors(403, 404, 422)},
+)
+def statement_as_html(
+    ctx: Ctx,
+    period: str | None = PeriodQuery,
+    start: AwareDatetime | None = None,
+    end: AwareDatetime | None = None,
+    provider_id: int | None = None,
+) -> Response:
+    found = _statement(ctx, period, start, end, provider_id)
+    name = f"statement-{found.provider_id}-{found.period_start.date()}.html"
+    return _file(render.statement_html(found), HTML, name, download=False)
+
+
+# -- payouts ------------------------------------------------------------------------------
+@router.post(
+    "/v1/payouts",
+    status_code=201,
+    response_model=PayoutResult,
+    tags=["billing"],
+    responses=_errors(402, 403, 404, 422),
+)
+def pay_out(body: PayoutIn, ctx: Ctx) -> JSONResponse:
+    """Pay a provider's earnings out to ``counterparty`` (a bank account)."""
+    return ctx.create(body, lambda s, p: Payouts(s, ctx.state.clock, p).pay_out(body))
+
+
+@router.get("/v1/payouts", response_model=list[PayoutOut], tags=["billing"])
+def list_payouts(
+    ctx: Ctx,
+    provider_id: int | None = None,
+    limit: int = Query(default=200, ge=1, le=5000),
+) -> list[PayoutOut]:
+    return ctx.run(
+        lambda s, p: Payouts(s, ctx.state.clock, p).listing(provider_id=provider_id, limit=limit)
+    )
