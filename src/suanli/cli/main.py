@@ -19,6 +19,7 @@ Command tree::
       report utilization
       report vouchers            (API, or the database: see suanli audit)
       audit  ledger              (API, or the database with --db)
+      voucher program | grant | redemption | clawback | flag
       demo                       (suanli.cli.demo)
 """
 
@@ -31,6 +32,7 @@ import typer
 from suanli.cli import admin, capacity, leases, output, profiles, reports, requests, wallet
 from suanli.cli import audit as audit_cli
 from suanli.cli import billing as billing_cli
+from suanli.cli import vouchers as vouchers_cli
 from suanli.cli.bench import bench_app
 from suanli.cli.context import Globals, client, use_globals
 from suanli.cli.demo import demo_command
@@ -102,6 +104,7 @@ app.add_typer(billing_cli.invoices, name="invoice")
 app.command("statement")(billing_cli.statement)
 app.add_typer(billing_cli.payouts, name="payout")
 app.add_typer(reports.app, name="report")
+app.add_typer(vouchers_cli.app, name="voucher")
 app.add_typer(audit_cli.app, name="audit")
 
 # -- demo ---------------------------------------------------------------------------------
