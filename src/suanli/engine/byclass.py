@@ -115,33 +115,38 @@ class ClassMemo:
 class Plan:
     """What a decision path keeps per demand (equal demands share it)."""
 
-    __slots__ = ("alive", "memo", "pools", "prices")
+    __slots__ = ("alive", "memo", "order", "pools", "prices")
 
     def __init__(self, alive: BoolArray | None, memo: ClassMemo) -> None:
         self.alive = alive
         """The surviving pools (None: all, :data:`NO_POOL`: none)."""
         self.memo = memo
         """The class parts of the demand's capacity."""
-        self.pools: IntArray | None = None
+        self.order: IntArray | None = None
         """The surviving pool rows by price, then row (worked out when first needed)."""
+        self.pools: list[int] = []
+        """The same, as a list."""
         self.prices: list[int] = []
         """Their prices."""
 
     def by_price(self, snap: Snapshot) -> IntArray:
         """The surviving pool rows by price, then row."""
-        found = self.pools
+        found = self.order
         if found is None:
             alive = self.alive
             rows = np.arange(len(snap.pools), dtype=np.int64)
             if alive is not None:
                 rows = rows[alive]
             price = snap.pool_price[rows]
-            found = self.pools = rows[np.lexsort((rows, price))]
+            found = self.order = rows[np.lexsort((rows, price))]
+            self.pools = [int(p) for p in found.tolist()]
             self.prices = [int(p) for p in snap.pool_price[found].tolist()]
         return found
 
 
 Plans = tuple[NodeClasses, dict[Hashable, Plan]]
+SCAN = 16
+"""Pools looked at one by one from either end before a vectorized search."""
 """The class registry and, per demand (as its field tuple), its plan."""
 
 
@@ -308,20 +313,36 @@ class ClassPath:
         """
         memo = plan.memo
         index = snap.index
-        table = self._table(snap, demand, memo)
-        found = table.fits[plan.by_price(snap)].nonzero()[0]
-        if not found.size:
+        table = index.tables.get(memo)
+        if table is None:
+            table = self._table(snap, demand, memo)
+        if plan.order is None:
+            plan.by_price(snap)
+        pools, prices, counts = plan.pools, plan.prices, table.counts
+        # the cheapest and the dearest candidate pools: a few steps from either end as a
+        # rule (the cheapest pools fill up first), else one vectorized pass
+        end = len(pools)
+        first = 0
+        while first < SCAN and first < end and not counts[pools[first]]:
+            first += 1
+        last = end - 1
+        while last >= end - SCAN and last >= first and not counts[pools[last]]:
+            last -= 1
+        if first == SCAN or last == end - SCAN - 1:
+            assert plan.order is not None
+            found = table.fits[plan.order].nonzero()[0]
+            if not found.size:
+                return [], 0
+            first, last = int(found[0]), int(found[-1])
+        elif first == end or last < first:
             return [], 0
-        first, last = int(found[0]), int(found[-1])
-        prices, pools = plan.prices, plan.pools
-        assert pools is not None
         low, high = prices[first], prices[last]
         spread, span, weight = high - low, memo.high - memo.low, self.price_weight
-        counts, parts, kind, live = table.counts, memo.known, snap.classes.kind, index.pool_live
+        parts, kind, live = memo.known, snap.classes.kind, index.pool_live
         best = UNFIT
         tied: list[int] = []
         for j in range(first, last + 1):
-            pool = int(pools[j])
+            pool = pools[j]
             if not counts[pool]:
                 continue
             score = (high - prices[j]) * 100 // spread if spread else 100

@@ -223,7 +223,10 @@ class Snapshot:
             fits = 0 <= gpu < count and free[gpu] >= milli
         else:
             fits = len(set(gpus)) == len(gpus)
-            fits = fits and all(0 <= g < count and free[g] >= milli for g in gpus)
+            for gpu in gpus:
+                if not (0 <= gpu < count and free[gpu] >= milli):
+                    fits = False
+                    break
         if not fits or (cpu and key[1] < cpu) or (mem and key[2] < mem):
             raise ValueError(self._why_not(row, gpus, milli, cpu, mem, free))
         self._apply(row, gpus, -milli, -cpu, -mem, 1, free, old)
@@ -274,10 +277,13 @@ class Snapshot:
         and ``mem``; count the workload in the tags (``sign``); move the row's class (``old``,
         if the caller has read it)."""
         if gpus:
-            line = self.gpu_free[row]
-            for gpu in gpus:
-                value = values[gpu] + milli
-                values[gpu] = line[gpu] = value
+            if len(gpus) == 1:
+                gpu = gpus[0]
+                values[gpu] = self.gpu_free[row, gpu] = values[gpu] + milli
+            else:
+                for gpu in gpus:
+                    values[gpu] += milli
+                self.gpu_free[row] = values  # (the whole row: one write)
             self.node_tags[row, 0 if -MILLI < milli < MILLI else len(gpus)] += sign
         if cpu:
             self.node_cpu[row] += cpu
