@@ -24,7 +24,7 @@ from suanli.engine import Engine, Placement
 from suanli.exchange.schemas import RequestIn, UsageIn
 from suanli.exchange.snapshot import SnapshotCache, demand_of
 from suanli.exchange.validation import validate_request
-from suanli.kit.clock import Clock
+from suanli.kit.clock import Clock, ManualClock
 from suanli.kit.errors import ConflictError, NotFoundError, PaymentRequiredError, ValidationError
 from suanli.kit.money import usage_cost_fen
 from suanli.ledger import Ledger
@@ -262,7 +262,9 @@ class Exchange:
         work_repo.request(self.session, lease.request_id, lock=True)  # lock order: request first
         return self.get_lease(lease_id, lock=True)
 
-    def _transition(self, lease: Lease, to: LeaseStatus, reason: str) -> None:
+    def _transition(
+        self, lease: Lease, to: LeaseStatus, reason: str, at: datetime | None = None
+    ) -> None:
         if to not in ALLOWED.get(lease.status, frozenset()):
             raise ConflictError(f"lease {lease.id} is {lease.status}; it cannot become {to}")
         self.session.add(
@@ -270,7 +272,7 @@ class Exchange:
                 lease_id=lease.id,
                 from_status=lease.status,
                 to_status=to,
-                at=self.clock.now(),
+                at=at or self.clock.now(),
                 reason=reason,
             )
         )
@@ -334,8 +336,13 @@ class Exchange:
         return lease
 
     def _end(self, lease: Lease, status: LeaseStatus, reason: str) -> None:
-        """Close a live lease: free its cards, charge metered use, release the rest."""
-        self._transition(lease, status, reason)
+        """Close a live lease: free its cards, charge metered use, release the rest.
+
+        Everything the end writes carries one instant (the clock read once), so the
+        lease's end, its subsidy, capture and release always fall in the same period."""
+        at = ManualClock(self.clock.now())
+        ledger = Ledger(self.session, at)
+        self._transition(lease, status, reason, at.now())
         freed = [(a.node_id, a.cards) for a in work_repo.allocations(self.session, lease.id)]
         for node_id, cards in freed:
             capacity_repo.return_cards(self.session, node_id, cards)
@@ -346,26 +353,26 @@ class Exchange:
         voucher = NO_VOUCHER
         request = work_repo.request(self.session, lease.request_id)
         if request is not None and request.use_voucher:
-            voucher = settle_voucher(self.session, self.clock, self.ledger, lease, charge)
+            voucher = settle_voucher(self.session, at, ledger, lease, charge)
         capture_id = None
         if charge:
-            capture = self.ledger.capture(
+            capture = ledger.capture(
                 lease.buyer_id, lease.provider_id, charge, self.settings.fee_rate, lease_id=lease.id
             )
             capture_id = capture.transaction_id
         work_repo.mark_usage_charged(self.session, lease.id, capture_id)
         unused = lease.hold_fen + voucher.escrow_fen - charge
         if unused:
-            self.ledger.release(lease.buyer_id, unused, lease_id=lease.id)
+            ledger.release(lease.buyer_id, unused, lease_id=lease.id)
         lease.charged_fen = charge
         lease.subsidy_fen = voucher.amount_fen
         lease.voucher_note = voucher.note
-        lease.ended_at = self.clock.now()
+        lease.ended_at = at.now()
         lease.end_reason = reason
         request = work_repo.request(self.session, lease.request_id, lock=True)
         if request is not None and request.status is RequestStatus.PLACED:
             request.status = RequestStatus.FINISHED
-            request.updated_at = self.clock.now()
+            request.updated_at = at.now()
 
     def expires_at(self, lease: Lease) -> datetime:
         """When a lease's paid time runs out, counted from its start (or placement)."""
