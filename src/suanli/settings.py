@@ -11,10 +11,12 @@ from decimal import Decimal, InvalidOperation
 class Settings:
     """``fee_rate``: the platform's share of each captured charge (0-1).
     ``place_attempts``: how often one placement retries when another transaction took
-    the chosen cards first."""
+    the chosen cards first. ``agent_timeout_s``: how long a center's agent may stay
+    silent before the center is taken offline and its work moved."""
 
     fee_rate: Decimal = Decimal("0.05")
     place_attempts: int = 5
+    agent_timeout_s: int = 90
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -25,4 +27,7 @@ class Settings:
             raise ValueError(f"SUANLI_FEE_RATE={raw!r} is not a number") from exc
         if not Decimal(0) <= rate <= Decimal(1):
             raise ValueError(f"SUANLI_FEE_RATE={raw!r} must be between 0 and 1")
-        return cls(fee_rate=rate)
+        raw_timeout = os.environ.get("SUANLI_AGENT_TIMEOUT_S", "90")
+        if not raw_timeout.isdigit() or int(raw_timeout) < 1:
+            raise ValueError(f"SUANLI_AGENT_TIMEOUT_S={raw_timeout!r} must be a whole number >= 1")
+        return cls(fee_rate=rate, agent_timeout_s=int(raw_timeout))

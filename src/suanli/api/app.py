@@ -12,6 +12,7 @@ from suanli import __version__
 from suanli.api import errors
 from suanli.api.context import AppState
 from suanli.api.queue import Ticker
+from suanli.api.routers import agent as agent_routes
 from suanli.api.routers import audit as audit_routes
 from suanli.api.routers import billing as billing_routes
 from suanli.api.routers import capacity, leases, orgs, reports, requests, vouchers, wallet
@@ -58,6 +59,7 @@ def create_app(
     errors.install(app)
     for module in (orgs, capacity, requests, leases, wallet, reports, vouchers):
         app.include_router(module.router)
+    app.include_router(agent_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(billing_routes.router)
 

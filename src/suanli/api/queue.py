@@ -12,6 +12,7 @@ import threading
 from fastapi import BackgroundTasks
 
 from suanli.api.context import AppState
+from suanli.exchange.agents import sweep_silent_centers
 from suanli.exchange.queue import place_queued
 
 log = logging.getLogger("suanli.queue")
@@ -35,7 +36,8 @@ def schedule_placement(
 
 
 class Ticker:
-    """Runs a placement pass every ``interval`` seconds until stopped."""
+    """Every ``interval`` seconds until stopped: take silent centers offline, then run a
+    placement pass."""
 
     def __init__(self, state: AppState, interval: float) -> None:
         self.state = state
@@ -52,4 +54,18 @@ class Ticker:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
+            run_sweep(self.state)
             run_placement(self.state)
+
+
+def run_sweep(state: AppState) -> list[int]:
+    """Take centers whose agent fell silent offline and requeue their work."""
+    try:
+        with state.db.transaction() as session:
+            moved = sweep_silent_centers(session, state.clock, state.settings)
+        if moved:
+            log.warning("centers %s taken offline: their agents are silent", moved)
+        return moved
+    except Exception:  # the next tick retries
+        log.exception("sweeping silent centers failed")
+        return []

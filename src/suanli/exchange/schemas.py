@@ -2,14 +2,50 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from suanli.vocab import LeaseStatus, RequestStatus
 
 MAX_DURATION_S = 366 * 24 * 3600
+
+
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class WorkloadIn(BaseModel):
+    """What the center runs for a request: a shell command or a container image."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: str | None = Field(default=None, min_length=1, max_length=10_000)
+    image: str | None = Field(
+        default=None, min_length=1, max_length=500, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$"
+    )
+    env: dict[str, str] = Field(default_factory=dict, max_length=100)
+    checkpoint_dir: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="where the job keeps checkpoints; a requeued job gets it back",
+    )
+
+    @model_validator(mode="after")
+    def _what(self) -> WorkloadIn:
+        if self.command is None and self.image is None:
+            raise ValueError("a workload needs a command or an image")
+        for name, value in self.env.items():
+            if not ENV_NAME.match(name):
+                raise ValueError(f"env name {name!r} is not a valid variable name")
+            if name.startswith("SUANLI_"):
+                raise ValueError(f"env name {name!r}: SUANLI_* variables are set by the exchange")
+            if len(value) > 4096:
+                raise ValueError(f"env {name} is longer than 4096 characters")
+        return self
 
 
 class RequestIn(BaseModel):
@@ -36,6 +72,7 @@ class RequestIn(BaseModel):
     use_voucher: bool = Field(
         default=True, description="pay part of the charge with an approved voucher grant"
     )
+    workload: WorkloadIn | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> RequestIn:
@@ -63,6 +100,8 @@ class RequestOut(BaseModel):
     earliest_start: datetime | None
     interruptible: bool
     use_voucher: bool
+    workload: dict[str, Any]
+    attempts: int
     status: RequestStatus
     reasons: list[str]
     nearest: list[str]
@@ -137,6 +176,13 @@ class UsageOut(BaseModel):
     period_end: datetime
     source: str
     charge_transaction_id: int | None
+
+
+class StartIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    at: AwareDatetime | None = Field(default=None, description="when the work started")
+    reason: str = Field(default="", max_length=500)
 
 
 class EndIn(BaseModel):

@@ -225,6 +225,7 @@ class Exchange:
         )
         if hold:
             self.ledger.hold(request.buyer_id, hold, lease_id=lease.id)
+        request.attempts += 1
         self._transition(lease, LeaseStatus.PLACED, "escrow held")
         return lease
 
@@ -278,10 +279,23 @@ class Exchange:
         )
         lease.status = to
 
-    def start(self, lease_id: int, reason: str = "started at the center") -> Lease:
+    def start(
+        self, lease_id: int, reason: str = "started at the center", at: datetime | None = None
+    ) -> Lease:
+        """The center started the work (at ``at``, default now). Reporting a start twice
+        is harmless: an agent that restarts may not know it already did."""
         lease = self._operated_lease(lease_id)
+        if lease.status is LeaseStatus.RUNNING:
+            return lease
+        now = self.clock.now()
+        started = now if at is None else at
+        if started > now or started < lease.placed_at:
+            raise ValidationError(
+                f"start time {started.isoformat()} must lie between the placement "
+                f"({lease.placed_at.isoformat()}) and now"
+            )
         self._transition(lease, LeaseStatus.RUNNING, reason)
-        lease.started_at = self.clock.now()
+        lease.started_at = started
         return lease
 
     def record_usage(self, lease_id: int, data: UsageIn) -> UsageRecord:
@@ -326,16 +340,38 @@ class Exchange:
         return record
 
     def complete(self, lease_id: int, reason: str = "completed") -> Lease:
+        """End a lease normally; a second report of the same end changes nothing."""
         lease = self._operated_lease(lease_id)
-        self._end(lease, LeaseStatus.COMPLETED, reason or "completed")
+        if lease.status is not LeaseStatus.COMPLETED:
+            self._end(lease, LeaseStatus.COMPLETED, reason or "completed")
         return lease
 
     def fail(self, lease_id: int, reason: str) -> Lease:
+        """End a lease that failed at the center (only metered use is charged); a
+        second report of the same end changes nothing."""
         lease = self._operated_lease(lease_id)
-        self._end(lease, LeaseStatus.FAILED, reason or "failed at the center")
+        if lease.status is not LeaseStatus.FAILED:
+            self._end(lease, LeaseStatus.FAILED, reason or "failed at the center")
         return lease
 
-    def _end(self, lease: Lease, status: LeaseStatus, reason: str) -> None:
+    def preempt(self, lease_id: int, reason: str) -> Lease:
+        """Stop interruptible work and send its request back to the queue (metered use
+        is charged; the request keeps its workload and checkpoint directory)."""
+        lease = self._operated_lease(lease_id)
+        request = work_repo.request(self.session, lease.request_id)
+        if request is None or not request.interruptible:
+            raise ConflictError(f"lease {lease_id} is not interruptible")
+        if lease.status is not LeaseStatus.PREEMPTED:
+            self._end(lease, LeaseStatus.PREEMPTED, reason or "preempted", requeue=True)
+        return lease
+
+    def requeue(self, lease: Lease, status: LeaseStatus, reason: str) -> None:
+        """End ``lease`` (the caller holds its lock) and queue its request again."""
+        self._end(lease, status, reason, requeue=True)
+
+    def _end(
+        self, lease: Lease, status: LeaseStatus, reason: str, *, requeue: bool = False
+    ) -> None:
         """Close a live lease: free its cards, charge metered use, release the rest.
 
         Everything the end writes carries one instant (the clock read once), so the
@@ -371,7 +407,8 @@ class Exchange:
         lease.end_reason = reason
         request = work_repo.request(self.session, lease.request_id, lock=True)
         if request is not None and request.status is RequestStatus.PLACED:
-            request.status = RequestStatus.FINISHED
+            request.status = RequestStatus.QUEUED if requeue else RequestStatus.FINISHED
+            request.reasons = [f"back in the queue: {reason}"] if requeue else []
             request.updated_at = at.now()
 
     def expires_at(self, lease: Lease) -> datetime:

@@ -11,12 +11,16 @@ from suanli.store.models import Request
 
 
 def load_snapshot(session: Session) -> Snapshot:
-    """Free capacity of every active pool at every active center, now."""
+    """Free capacity of every active pool at every active center, now.
+
+    Where a center's agent reported the cluster's own count of free cards for a pool
+    (its other work included), no more than that is offered: nodes are filled up to the
+    reported count in id order. The nodes' counters still decide every reservation."""
     builder = SnapshotBuilder()
-    seen: set[int] = set()
+    cap_left: dict[int, int | None] = {}
     for row in capacity_repo.snapshot_rows(session):
-        if row.pool_id not in seen:
-            seen.add(row.pool_id)
+        if row.pool_id not in cap_left:
+            cap_left[row.pool_id] = row.reported_free
             acc = catalog.get(row.model)
             builder.add_pool(
                 PoolInfo(
@@ -32,7 +36,12 @@ def load_snapshot(session: Session) -> Snapshot:
                     inter_node=row.inter_node,
                 )
             )
-        builder.add_node(row.node_id, row.pool_id, row.free)
+        free = row.free
+        left = cap_left[row.pool_id]
+        if left is not None:
+            free = min(free, left)
+            cap_left[row.pool_id] = left - free
+        builder.add_node(row.node_id, row.pool_id, free)
     return builder.build()
 
 

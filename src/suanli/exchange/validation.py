@@ -44,4 +44,5 @@ def validate_request(data: RequestIn) -> dict[str, Any]:
         "earliest_start": data.earliest_start,
         "interruptible": data.interruptible,
         "use_voucher": data.use_voucher,
+        "workload": data.workload.model_dump(exclude_none=True) if data.workload else {},
     }

@@ -32,8 +32,17 @@ from suanli.capacity.schemas import (
     PoolOut,
     PoolPatch,
 )
+from suanli.exchange.agents import AgentLeaseOut, HeartbeatIn, HeartbeatOut
 from suanli.exchange.reports import UtilizationReport
-from suanli.exchange.schemas import EndIn, LeaseOut, RequestIn, RequestOut, UsageIn, UsageOut
+from suanli.exchange.schemas import (
+    EndIn,
+    LeaseOut,
+    RequestIn,
+    RequestOut,
+    StartIn,
+    UsageIn,
+    UsageOut,
+)
 from suanli.ledger.audit import LedgerAudit
 from suanli.ledger.schemas import TopupIn, TopupOut, WalletOut
 from suanli.orgs.schemas import KeyIn, KeyOut, OrgIn, OrgOut
@@ -222,8 +231,20 @@ class Client:
     def get_lease(self, lease_id: int) -> LeaseOut:
         return self._one(LeaseOut, "GET", f"/v1/leases/{lease_id}")
 
-    def start_lease(self, lease_id: int) -> LeaseOut:
-        return self._one(LeaseOut, "POST", f"/v1/leases/{lease_id}/start")
+    def start_lease(self, lease_id: int, *, at: datetime | None = None) -> LeaseOut:
+        body = StartIn(at=at) if at is not None else None
+        return self._one(LeaseOut, "POST", f"/v1/leases/{lease_id}/start", body=body)
+
+    def preempt_lease(self, lease_id: int, reason: str = "") -> LeaseOut:
+        body = EndIn(reason=reason)
+        return self._one(LeaseOut, "POST", f"/v1/leases/{lease_id}/preempt", body=body)
+
+    # -- the center agent -------------------------------------------------------------
+    def heartbeat(self, beat: HeartbeatIn) -> HeartbeatOut:
+        return self._one(HeartbeatOut, "POST", "/v1/agent/heartbeat", body=beat)
+
+    def agent_leases(self, center_id: int) -> list[AgentLeaseOut]:
+        return self._many(AgentLeaseOut, "/v1/agent/leases", params={"center_id": center_id})
 
     def record_usage(self, lease_id: int, usage: UsageIn) -> UsageOut:
         return self._one(UsageOut, "POST", f"/v1/leases/{lease_id}/usage", body=usage)

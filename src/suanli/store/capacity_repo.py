@@ -86,6 +86,7 @@ class SnapshotRow:
     center_id: int
     center_name: str
     province: str
+    reported_free: int | None = None
 
 
 def snapshot_rows(session: Session) -> list[SnapshotRow]:
@@ -103,6 +104,7 @@ def snapshot_rows(session: Session) -> list[SnapshotRow]:
             Center.id,
             Center.name,
             Center.province,
+            Pool.reported_free_cards,
         )
         .join(Pool, Pool.id == Node.pool_id)
         .join(Center, Center.id == Pool.center_id)

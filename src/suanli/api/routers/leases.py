@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from suanli.api.context import Ctx
 from suanli.api.queue import schedule_placement
-from suanli.exchange.schemas import EndIn, LeaseOut, UsageIn, UsageOut
+from suanli.exchange.schemas import EndIn, LeaseOut, StartIn, UsageIn, UsageOut
 from suanli.exchange.service import Exchange
 from suanli.exchange.views import lease_out, usage_out
 from suanli.orgs.auth import Principal
@@ -42,8 +42,22 @@ def get(lease_id: int, ctx: Ctx) -> LeaseOut:
 
 
 @router.post("/{lease_id}/start", response_model=LeaseOut)
-def start(lease_id: int, ctx: Ctx) -> LeaseOut:
-    return ctx.run(lambda s, p: lease_out(s, _ex(ctx, s, p).start(lease_id)))
+def start(lease_id: int, ctx: Ctx, body: StartIn | None = None) -> LeaseOut:
+    """The center started the work (``at``: when, default now). Idempotent."""
+    at = body.at if body else None
+    reason = body.reason if body and body.reason else "started at the center"
+    return ctx.run(lambda s, p: lease_out(s, _ex(ctx, s, p).start(lease_id, reason, at)))
+
+
+@router.post("/{lease_id}/preempt", response_model=LeaseOut)
+def preempt(
+    lease_id: int, ctx: Ctx, background: BackgroundTasks, body: EndIn | None = None
+) -> LeaseOut:
+    """Stop interruptible work; its request goes back to the queue."""
+    reason = body.reason if body and body.reason else "preempted by the center"
+    out = ctx.run(lambda s, p: lease_out(s, _ex(ctx, s, p).preempt(lease_id, reason)))
+    schedule_placement(background, ctx.state)
+    return out
 
 
 @router.post("/{lease_id}/usage", status_code=201, response_model=UsageOut)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from suanli.store.base import Base, UTCDateTime
@@ -33,6 +41,11 @@ class Center(Base):
     rack_kw: Mapped[Decimal] = mapped_column(Numeric(6, 1))
     status: Mapped[CenterStatus] = mapped_column(enum_type(CenterStatus))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    agent_driver: Mapped[str | None] = mapped_column(String(16))
+    last_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offline_reason: Mapped[str | None] = mapped_column(Text)
+    """Set when the exchange took the center offline itself (a silent agent); a heartbeat
+    brings such a center back. Centers an operator closed are left alone."""
 
 
 class Pool(Base):
@@ -60,6 +73,11 @@ class Pool(Base):
     price_fen: Mapped[int] = mapped_column(BigInteger)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reported_total_cards: Mapped[int | None]
+    reported_free_cards: Mapped[int | None]
+    """The center's agent's count of free cards in the cluster partition behind this pool
+    (its own work included): placement never takes more than this."""
+    capacity_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Node(Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -45,6 +46,10 @@ class Request(Base):
     earliest_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
     interruptible: Mapped[bool] = mapped_column(default=False)
     use_voucher: Mapped[bool] = mapped_column(default=True)
+    workload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """What to run: ``command`` or ``image``, ``env``, ``checkpoint_dir`` (see WorkloadIn)."""
+    attempts: Mapped[int] = mapped_column(default=0)
+    """How many leases this request has had; a requeued request runs again."""
     status: Mapped[RequestStatus] = mapped_column(enum_type(RequestStatus), index=True)
     reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     nearest: Mapped[list[str]] = mapped_column(JSON, default=list)
