@@ -134,13 +134,21 @@ class Plan:
         found = self.order
         if found is None:
             alive = self.alive
-            rows = np.arange(len(snap.pools), dtype=np.int64)
-            if alive is not None:
-                rows = rows[alive]
-            price = snap.pool_price[rows]
-            found = self.order = rows[np.lexsort((rows, price))]
-            self.pools = [int(p) for p in found.tolist()]
-            self.prices = [int(p) for p in snap.pool_price[found].tolist()]
+            orders = snap.classes.memo.get("pools-by-price")
+            if not isinstance(orders, dict):
+                orders = snap.classes.memo["pools-by-price"] = {}
+            # plans of one signature share their mask (see alive_pools): so do their orders
+            known = orders.get(id(alive))
+            if known is None or known[0] is not alive:
+                rows = np.arange(len(snap.pools), dtype=np.int64)
+                if alive is not None:
+                    rows = rows[alive]
+                order = rows[np.lexsort((rows, snap.pool_price[rows]))]
+                pools = [int(p) for p in order.tolist()]
+                prices = [int(p) for p in snap.pool_price[order].tolist()]
+                known = orders[id(alive)] = (alive, order, pools, prices)
+            _, found, self.pools, self.prices = known
+            self.order = found
         return found
 
 
@@ -388,7 +396,7 @@ class ClassPath:
         group = np.cumsum(start) - 1
         before = np.cumsum(counts) - counts
         before -= before[start][group]
-        took = np.clip(need - before, 0, counts)
+        took = np.minimum(np.maximum(need - before, 0), counts)  # (np.clip: far slower)
         means = np.trunc(np.bincount(group, weights=took * totals) / need)
         best = int(np.argmax(means))  # the first best: the lowest pool row
         inside = group == best

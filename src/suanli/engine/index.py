@@ -188,8 +188,12 @@ class ClassIndex:
                 fitting = self._fitting[kind] = [
                     t for t in self.tables.values() if t.part(kind, row) > UNFIT
                 ]
-            for table in fitting:
-                table.born(pool)
+            for table in fitting:  # (table.born(pool), inline)
+                counts = table.counts
+                count = counts[pool]
+                counts[pool] = count + 1
+                if not count:
+                    table.fits[pool] = True
 
     def _drop(self, klass: int) -> None:
         slot = self.slot_of.pop(klass)
@@ -202,8 +206,12 @@ class ClassIndex:
                 fitting = self._fitting[kind] = [
                     t for t in self.tables.values() if t.parts[kind] > UNFIT
                 ]
-            for table in fitting:
-                table.died(pool)
+            for table in fitting:  # (table.died(pool), inline)
+                counts = table.counts
+                count = counts[pool] - 1
+                counts[pool] = count
+                if not count:
+                    table.fits[pool] = False
         live = self.kind_live[kind] - 1
         if live:
             self.kind_live[kind] = live

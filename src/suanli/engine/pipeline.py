@@ -31,7 +31,7 @@ import numpy as np
 from suanli.engine import batch
 from suanli.engine.byclass import ClassPath
 from suanli.engine.demand import Allocation, Code, Demand, Placement, Status, Unplaced
-from suanli.engine.filtering import alive_pools, filter_statuses, pool_mask
+from suanli.engine.filtering import alive_pools, filter_statuses, pool_mask, signature
 from suanli.engine.gpus import BestFitGpu, whole_gpus
 from suanli.engine.plugins import DEFAULT_FILTERS, FitFilter, ModelFilter
 from suanli.engine.protocols import BoolArray, GpuPicker, NodeFilter, NodeScore, PoolFilter
@@ -129,14 +129,23 @@ class Engine:
         placement = self.choose(snap, demand)
         if placement is not None:
             return placement
-        alive, statuses = filter_statuses(snap, self.filters, demand)
-        reasons = [r for s in statuses for r in s.reasons]
+        reasons, surviving = self._cuts(snap, demand)
         code = Code.UNRESOLVABLE
-        surviving = int(alive.sum())
         if surviving:
-            reasons.append(FitFilter.explain(demand, surviving))
+            reasons = (*reasons, FitFilter.explain(demand, surviving))
             code = Code.UNSCHEDULABLE
-        return Unplaced(tuple(reasons), self.nearest(snap, demand), code)
+        return Unplaced(reasons, self.nearest(snap, demand), code)
+
+    def _cuts(self, snap: Snapshot, demand: Demand) -> tuple[tuple[str, ...], int]:
+        """The pool filters' reasons and how many pools pass them all (pools never change
+        within a class registry: memoized there per demand signature)."""
+        key = ("pool-cuts", self.filters, signature(demand))
+        memo = snap.classes.memo
+        found = memo.get(key)
+        if found is None:
+            alive, statuses = filter_statuses(snap, self.filters, demand)
+            found = memo[key] = (tuple(r for s in statuses for r in s.reasons), int(alive.sum()))
+        return found  # type: ignore[return-value]
 
     def _pick_best(self, snap: Snapshot, rows: IntArray, totals: IntArray) -> int:
         tied = rows[totals == totals.max()]
@@ -190,20 +199,32 @@ class Engine:
 
     def nearest(self, snap: Snapshot, demand: Demand) -> tuple[str, ...]:
         """The closest offers that exist: matching models, most free cards, cheapest."""
-        ok = pool_mask(snap, NEAREST_MODELS, demand)
-        if not ok.any():
+        rows = self._matching(snap, demand)
+        if not rows.size:
             return ()
-        free = snap.index.pool_whole
-        offered = np.flatnonzero(ok & (free > 0))
-        order = np.lexsort((offered, snap.pool_price[offered], -free[offered]))
+        free = snap.index.pool_whole[rows]
+        top = np.argsort(-free, kind="stable")[:NEAREST]  # rows are by price, then row
         lines = []
-        for i in offered[order[:NEAREST]].tolist():
+        for i, count in zip(rows[top].tolist(), free[top].tolist(), strict=True):
+            if count <= 0:
+                break
             pool = snap.pools[i]
             lines.append(
-                f"{int(free[i])} free {pool.model} at {pool.label} ({pool.province}), "
+                f"{count} free {pool.model} at {pool.label} ({pool.province}), "
                 f"{yuan(pool.price_fen)}/card-hour"
             )
         return tuple(lines)
+
+    @staticmethod
+    def _matching(snap: Snapshot, demand: Demand) -> IntArray:
+        """The pools "nearest offers" may list, by price then row (memoized per model key)."""
+        key = ("nearest-pools", NEAREST_MODELS.key(demand))
+        memo = snap.classes.memo
+        found = memo.get(key)
+        if found is None:
+            rows = np.flatnonzero(pool_mask(snap, NEAREST_MODELS, demand)).astype(np.int64)
+            found = memo[key] = rows[np.argsort(snap.pool_price[rows], kind="stable")]
+        return found  # type: ignore[return-value]
 
     def clear(self, snap: Snapshot, demands: Sequence[Demand]) -> list[Placement | None]:
         """Batch mode: place and reserve many demands at once, the scarcest and biggest
