@@ -195,9 +195,24 @@ def test_a_half_done_submit_is_finished_by_the_next(driver: LocalDriver, state: 
     for name in ("pid", "exit_code", "ended_at"):
         (job_dir / name).unlink()
     assert driver.status(job_id).state is JobState.PENDING
+    assert driver.usage(job_id) is None
     assert driver.submit(spec(17, "exit 0")) == job_id
     wait_until(lambda: ended(driver, job_id), timeout=WAIT)
     assert driver.status(job_id).state is JobState.COMPLETED
+
+
+def test_cancel_before_the_start_costs_nothing(driver: LocalDriver, state: Path) -> None:
+    job_id = driver.submit(spec(18, "exit 0"))
+    wait_until(lambda: ended(driver, job_id), timeout=WAIT)
+    for name in ("pid", "started_at", "exit_code", "ended_at"):
+        (state / "suanli-lease-18" / name).unlink()
+    driver.cancel(job_id)
+    status = driver.status(job_id)
+    assert (status.state, status.started_at) == (JobState.CANCELLED, None)
+    usage = driver.usage(job_id)
+    assert usage is not None and usage.card_seconds == 0
+    assert driver.submit(spec(18, "exit 0")) == job_id  # not started again
+    assert driver.status(job_id).state is JobState.CANCELLED
 
 
 def test_a_new_instance_finds_every_job_and_its_state(state: Path) -> None:

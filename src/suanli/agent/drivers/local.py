@@ -327,13 +327,14 @@ class LocalDriver:
 
     def usage(self, job_id: str) -> Usage | None:
         status = self.status(job_id)
-        if not status.state.ended or status.started_at is None or status.ended_at is None:
+        if not status.state.ended or status.ended_at is None:
             return None
-        seconds = max(0.0, (status.ended_at - status.started_at).total_seconds())
+        started = status.started_at or status.ended_at  # cancelled before it started
+        seconds = max(0.0, (status.ended_at - started).total_seconds())
         cards = self._spec(self._job_dir(job_id)).get("cards")
         if not isinstance(cards, int):
             raise DriverError(f"job {job_id}: spec.json has no card count")
-        return Usage(job_id, round(seconds) * cards, status.started_at, status.ended_at)
+        return Usage(job_id, round(seconds) * cards, started, status.ended_at)
 
     def capacity(self) -> Capacity:
         return self._capacity()
