@@ -261,10 +261,14 @@ class LiveServer:
 
 
 def start_server(
-    db: Database, *, clock: Clock | None = None, settings: Settings | None = None
+    db: Database,
+    *,
+    clock: Clock | None = None,
+    settings: Settings | None = None,
+    tick_seconds: float | None = None,
 ) -> LiveServer:
     """``create_app(db)`` under uvicorn in a background thread; returns once it answers."""
-    app = create_app(db, clock=clock, settings=settings)
+    app = create_app(db, clock=clock, settings=settings, tick_seconds=tick_seconds)
     # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say so; without
     # it every response waits ~40 ms for a delayed ACK.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -309,8 +313,14 @@ def serve() -> Iterator[Callable[..., str]]:
     """Start live servers on demand (``serve(db, clock=..., settings=...)`` -> base URL)."""
     servers: list[LiveServer] = []
 
-    def start(db: Database, *, clock: Clock | None = None, settings: Settings | None = None) -> str:
-        live = start_server(db, clock=clock, settings=settings)
+    def start(
+        db: Database,
+        *,
+        clock: Clock | None = None,
+        settings: Settings | None = None,
+        tick_seconds: float | None = None,
+    ) -> str:
+        live = start_server(db, clock=clock, settings=settings, tick_seconds=tick_seconds)
         servers.append(live)
         return live.url
 

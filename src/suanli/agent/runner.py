@@ -157,19 +157,20 @@ class Agent:
         status = self.driver.status(job_id)
         if status.state is JobState.PENDING:
             return
+        if status.started_at is not None and status.started_at > now:
+            return  # started after this pass's heartbeat: report it with the next one
         if lease.status is not LeaseStatus.RUNNING:
-            at = status.started_at or now
-            at = min(max(at, lease.placed_at), now)
+            at = max(status.started_at or now, lease.placed_at)
             started = self.client.start_lease(lease.lease_id, at=at)
             lease = lease.model_copy(update={"started_at": started.started_at})
             report.started.append(lease.lease_id)
         if not status.state.ended:
             return
         usage = self.driver.usage(job_id)
-        if usage is None:
+        if usage is None or usage.ended_at > now:  # not measured yet, or newer than now
             report.waiting_for_usage.append(lease.lease_id)
             return
-        self._report_usage(lease, job_id, usage.card_seconds, usage.started_at, usage.ended_at, now)
+        self._report_usage(lease, job_id, usage.card_seconds, usage.started_at, usage.ended_at)
         if status.state is JobState.COMPLETED:
             self.client.complete_lease(lease.lease_id, f"job {job_id} completed")
             report.completed.append(lease.lease_id)
@@ -209,12 +210,12 @@ class Agent:
         card_seconds: int,
         started: datetime,
         ended: datetime,
-        now: datetime,
     ) -> None:
         """One usage record for the whole job, inside what the exchange accepts: after
-        the lease's start, not after now, at most cards x span and the contract."""
+        the lease's start (the job ended before ``now``), at most cards x span and the
+        contract."""
         begin = max(started, lease.started_at or started)
-        end = min(max(ended, begin), now)
+        end = max(ended, begin)
         span = int((end - begin).total_seconds())
         used = max(0, min(card_seconds, lease.cards * span, lease.cards * lease.duration_s))
         if used == 0:
@@ -235,7 +236,8 @@ class Agent:
         self, *, passes: int | None = None, on_pass: Callable[[TickReport], None] | None = None
     ) -> None:
         """Run passes until :meth:`stop` (or ``passes`` passes), never raising."""
-        backoff = 1.0
+        first = min(1.0, self.max_backoff_s)
+        backoff = first
         done = 0
         while not self._stop.is_set() and (passes is None or done < passes):
             done += 1
@@ -246,7 +248,7 @@ class Agent:
                 self._stop.wait(backoff * random.uniform(0.5, 1.0))
                 backoff = min(backoff * 2, self.max_backoff_s)
                 continue
-            backoff = 1.0
+            backoff = first
             if on_pass is not None:
                 on_pass(result)
             self._stop.wait(self.poll_s)
@@ -258,6 +260,8 @@ class Agent:
 def describe(exc: BaseException) -> str:
     """One line for the log: what failed, in the user's terms."""
     if isinstance(exc, ApiError):
+        if exc.status == 0:  # the SDK's code for "no answer at all"
+            return f"cannot reach the exchange: {exc.message}"
         if exc.status == 401:
             return f"the exchange refused the agent's key (401): {exc.message}"
         return f"the exchange answered {exc.status}: {exc.message}"

@@ -20,6 +20,7 @@ Command tree::
       report vouchers            (API, or the database: see suanli audit)
       audit  ledger              (API, or the database with --db)
       voucher program | grant | redemption | clawback | flag
+      agent  run                 (the center agent: --driver slurm|kubernetes|local)
       demo                       (suanli.cli.demo)
 """
 
@@ -30,6 +31,7 @@ from typing import Annotated
 import typer
 
 from suanli.cli import admin, capacity, leases, output, profiles, reports, requests, wallet
+from suanli.cli import agent as agent_cli
 from suanli.cli import audit as audit_cli
 from suanli.cli import billing as billing_cli
 from suanli.cli import vouchers as vouchers_cli
@@ -106,6 +108,7 @@ app.add_typer(billing_cli.payouts, name="payout")
 app.add_typer(reports.app, name="report")
 app.add_typer(vouchers_cli.app, name="voucher")
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(agent_cli.app, name="agent")
 
 # -- demo ---------------------------------------------------------------------------------
 app.command("demo")(demo_command)

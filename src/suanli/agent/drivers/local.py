@@ -1,8 +1,9 @@
 """A driver that runs each lease as a local process: for the demo and quick trials.
 
 There are no GPUs here. The driver offers a configured number of *virtual* cards, runs a
-lease's ``command`` with ``bash -lc`` in a new session and measures wall time itself;
-images are refused (use a container driver for those).
+lease's ``command`` with ``bash -c`` (not a login shell, whose profile may be slow or
+fail) in a new session and measures wall time itself; images are refused (use a
+container driver for those).
 
 Everything the driver knows lives in files under its state directory (default
 ``platformdirs.user_state_dir("suanli")/local-driver``), one directory per job, named
@@ -21,7 +22,7 @@ Everything the driver knows lives in files under its state directory (default
 so a new driver instance (an agent that restarted) rebuilds every job from the files.
 
 The process tree: a small bash wrapper (session leader, ``start_new_session``) runs
-``timeout --foreground --kill-after=GRACE DURATION bash -lc COMMAND``, then records the
+``timeout --foreground --kill-after=GRACE DURATION bash -c COMMAND``, then records the
 end time and exit code and sends SIGTERM to whatever the command left behind in its
 process group. ``--foreground`` keeps everything in the wrapper's process group, so
 :meth:`LocalDriver.cancel` reaches all of it with one ``killpg`` (SIGTERM, then SIGKILL
@@ -76,7 +77,7 @@ BASE_ENV_KEYS = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "
 # $1 job directory, $2 time limit (s), $3 grace (s), $4 the command.
 WRAPPER = r"""
 cd "$1" || exit 111
-timeout --foreground --kill-after="$3" "$2" bash -lc "$4"
+timeout --foreground --kill-after="$3" "$2" bash -c "$4"
 code=$?
 now=${EPOCHREALTIME/,/.}
 printf '%s\n' "$now" > ended_at.tmp && mv -f ended_at.tmp ended_at
