@@ -498,3 +498,96 @@ def make_supply(market: Market, **pool_overrides: Any) -> tuple[Party, CenterOut
     center = make_center(provider.client)
     pool = make_pool(provider.client, center.id, **pool_overrides)
     return provider, center, pool
+
+
+# -- a real Slurm on this machine (scripts/slurm/up.sh) -----------------------------------
+
+
+SLURM_DIR_ENV = "SUANLI_SLURM_DIR"
+SLURM_UP = Path(__file__).resolve().parents[1] / "scripts" / "slurm" / "up.sh"
+
+
+@dataclass(frozen=True)
+class SlurmCluster:
+    """The one-machine Slurm that ``scripts/slurm/up.sh`` runs: its config and shape."""
+
+    directory: Path
+    conf: Path
+    partition: str
+    nodes: int
+    gpus_per_node: int
+    gpu_type: str
+    env: dict[str, str]
+    """What the Slurm tools need (``SLURM_CONF``), to add to a subprocess environment."""
+
+
+def _slurm_env_file(directory: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    with contextlib.suppress(OSError):
+        for line in (directory / "env").read_text().splitlines():
+            key, sep, value = line.partition("=")
+            if sep:
+                values[key.strip()] = value.strip()
+    return values
+
+
+def _slurm_answers(values: dict[str, str]) -> bool:
+    """scontrol, sinfo and sacct all answer with this config."""
+    import subprocess  # here, not at the top: this block is appended to the module
+
+    if "SLURM_CONF" not in values:
+        return False
+    env = {**os.environ, "SLURM_CONF": values["SLURM_CONF"]}
+    probes = [["scontrol", "ping"], ["sinfo", "-h", "-o", "%T"], ["sacct", "-n", "-X", "-S", "now"]]
+    for probe in probes:
+        try:
+            done = subprocess.run(probe, env=env, capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+        if done.returncode != 0 or (probe[0] == "scontrol" and "is UP" not in done.stdout):
+            return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def slurm() -> SlurmCluster:
+    """A running Slurm (marker ``slurm``): started with ``scripts/slurm/up.sh`` unless it
+    already answers. Skipped when it cannot be started, except under ``CI=true``, where
+    that is a failure."""
+    import subprocess
+
+    directory = Path(os.environ.get(SLURM_DIR_ENV) or "/tmp/suanli-slurm")
+    values = _slurm_env_file(directory)
+    if not _slurm_answers(values):
+        try:
+            done = subprocess.run(
+                [str(SLURM_UP)],
+                env={**os.environ, SLURM_DIR_ENV: str(directory)},
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            problem = (
+                ""
+                if done.returncode == 0
+                else (done.stderr.strip().splitlines() or ["no output"])[-1]
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            problem = f"{SLURM_UP.name} did not finish: {exc}"
+        values = _slurm_env_file(directory)
+        if not problem and not _slurm_answers(values):
+            problem = "up.sh finished but scontrol/sinfo/sacct do not answer"
+        if problem:
+            message = f"Slurm is not available: {problem}"
+            if IN_CI:
+                pytest.fail(message)
+            pytest.skip(message)
+    return SlurmCluster(
+        directory=directory,
+        conf=Path(values["SLURM_CONF"]),
+        partition=values.get("SUANLI_SLURM_PARTITION", "gpu"),
+        nodes=int(values.get("SUANLI_SLURM_NODES", "2")),
+        gpus_per_node=int(values.get("SUANLI_SLURM_GPUS_PER_NODE", "8")),
+        gpu_type=values.get("SUANLI_SLURM_GPU_TYPE", "h800"),
+        env={"SLURM_CONF": values["SLURM_CONF"]},
+    )
