@@ -167,3 +167,16 @@ def uncharged_usage_on_ended_leases(session: Session) -> int:
         )
     )
     return int(session.scalar(stmt) or 0)
+
+
+def live_interruptible_allocations(session: Session) -> list[tuple[int, int, int, datetime]]:
+    """``(lease_id, node_id, cards, placed_at)`` of every live lease of an interruptible
+    request: the cards on-demand work may take back."""
+    stmt = (
+        select(Lease.id, LeaseAllocation.node_id, LeaseAllocation.cards, Lease.placed_at)
+        .join(LeaseAllocation, LeaseAllocation.lease_id == Lease.id)
+        .join(Request, Request.id == Lease.request_id)
+        .where(Lease.status.in_(LIVE), Request.interruptible.is_(True))
+        .order_by(Lease.id)
+    )
+    return [(int(a), int(b), int(c), d) for a, b, c, d in session.execute(stmt)]
