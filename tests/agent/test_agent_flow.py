@@ -27,6 +27,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import Market, Party, assert_books_balance, make_center, make_pool, wait_until
+from suanli.agent.drivers.base import job_name
 from suanli.agent.drivers.local import LocalDriver
 from suanli.agent.runner import Agent
 from suanli.exchange.schemas import RequestIn, WorkloadIn
@@ -120,7 +121,8 @@ def test_a_workload_runs_and_the_buyer_pays_the_metered_use_once(
     assert usage.external_id.startswith("local:")
     assert 2 * 1 <= usage.card_seconds <= 2 * 4  # two cards, about one second
     assert lease.charged_fen == usage_cost_fen(usage.card_seconds, PRICE)
-    job_dir = s.state_dir / f"suanli-lease-{lease_id}"
+    job_dir = s.state_dir / job_name(lease_id, agent.driver.scope)
+    assert agent.driver.scope  # the exchange's id: jobs of other exchanges are not ours
     assert (job_dir / "stdout.log").read_text().strip() == "done"
     # Passes after the end report nothing more.
     agent.tick()
@@ -283,7 +285,8 @@ def test_interruptible_work_is_preempted_and_requeued_with_its_checkpoint(
     agent = agent_for(s)
 
     def said(lease: int) -> str:
-        return (s.state_dir / f"suanli-lease-{lease}" / "stdout.log").read_text().strip()
+        path = s.state_dir / job_name(lease, agent.driver.scope) / "stdout.log"
+        return path.read_text().strip()
 
     def running() -> bool:
         agent.tick()

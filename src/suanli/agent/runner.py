@@ -57,7 +57,7 @@ class TickReport:
     waiting_for_usage: list[int] = field(default_factory=list)
 
 
-def spec_of(lease: AgentLeaseOut) -> JobSpec:
+def spec_of(lease: AgentLeaseOut, scope: str = "") -> JobSpec:
     """The cluster job for a lease. Without a workload the cards are held for the
     lease's duration (a plain rental); the job learns its lease, attempt and checkpoint
     directory through SUANLI_* variables."""
@@ -84,6 +84,7 @@ def spec_of(lease: AgentLeaseOut) -> JobSpec:
         image=image,
         env=env,
         gpu_type=lease.model.lower(),
+        scope=scope,
     )
 
 
@@ -139,6 +140,7 @@ class Agent:
         beat = self.client.heartbeat(
             HeartbeatIn(center_id=self.center_id, driver=self.driver.name, pools=pools)
         )
+        self.driver.scope = beat.exchange_id
         return beat.server_time
 
     def _reconcile(
@@ -181,7 +183,7 @@ class Agent:
 
     def _submit(self, lease: AgentLeaseOut, report: TickReport) -> str | None:
         try:
-            job_id = self.driver.submit(spec_of(lease))
+            job_id = self.driver.submit(spec_of(lease, self.driver.scope))
         except DriverError as exc:
             tries = self.submit_failures.get(lease.lease_id, 0) + 1
             self.submit_failures[lease.lease_id] = tries

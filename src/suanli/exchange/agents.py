@@ -14,11 +14,13 @@ and what happens when an agent falls silent.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from suanli.exchange.service import Exchange
@@ -26,7 +28,7 @@ from suanli.kit.clock import Clock
 from suanli.kit.errors import NotFoundError, ValidationError
 from suanli.orgs.auth import Principal, Scope
 from suanli.settings import Settings
-from suanli.store import capacity_repo, work_repo
+from suanli.store import capacity_repo, orgs_repo, work_repo
 from suanli.store.models import Center, Lease, Pool
 from suanli.vocab import CenterStatus, LeaseStatus
 
@@ -52,6 +54,10 @@ class HeartbeatOut(BaseModel):
     status: CenterStatus
     server_time: datetime
     timeout_s: int
+    exchange_id: str = Field(
+        description="this exchange's stable id: agents put it in job names, so jobs of "
+        "another exchange (or of an earlier database) are never mistaken for ours"
+    )
 
 
 class AgentLeaseOut(BaseModel):
@@ -70,6 +76,26 @@ class AgentLeaseOut(BaseModel):
     interruptible: bool
     attempt: int
     workload: dict[str, Any]
+
+
+EXCHANGE_ID = "exchange_id"
+
+
+def exchange_id(session: Session) -> str:
+    """The exchange's stable id (8 hex digits), made on first use."""
+    found = orgs_repo.get_meta(session, EXCHANGE_ID)
+    if found is not None:
+        return found
+    made = secrets.token_hex(4)
+    try:
+        with session.begin_nested():
+            orgs_repo.set_meta(session, EXCHANGE_ID, made)
+            session.flush()
+    except IntegrityError:  # another transaction made it first
+        found = orgs_repo.get_meta(session, EXCHANGE_ID)
+        assert found is not None
+        return found
+    return made
 
 
 def _center_of(session: Session, principal: Principal, center_id: int) -> Center:
@@ -110,6 +136,7 @@ def heartbeat(
         status=center.status,
         server_time=now,
         timeout_s=settings.agent_timeout_s,
+        exchange_id=exchange_id(session),
     )
 
 

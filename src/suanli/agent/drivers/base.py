@@ -16,15 +16,19 @@ from typing import Protocol
 JOB_PREFIX = "suanli-lease-"
 
 
-def job_name(lease_id: int) -> str:
-    return f"{JOB_PREFIX}{lease_id}"
+def job_name(lease_id: int, scope: str = "") -> str:
+    """``suanli-lease-<scope>-<id>``: ``scope`` is the exchange's id, so that the jobs of
+    another exchange (or of an earlier database, whose lease ids start again at 1)
+    sharing the cluster are never taken for this one's."""
+    return f"{JOB_PREFIX}{scope}-{lease_id}" if scope else f"{JOB_PREFIX}{lease_id}"
 
 
-def lease_of(name: str) -> int | None:
-    """The lease id in a job name made by :func:`job_name`, else None."""
-    if not name.startswith(JOB_PREFIX):
+def lease_of(name: str, scope: str = "") -> int | None:
+    """The lease id in a job name made by :func:`job_name` with ``scope``, else None."""
+    prefix = f"{JOB_PREFIX}{scope}-" if scope else JOB_PREFIX
+    if not name.startswith(prefix):
         return None
-    tail = name[len(JOB_PREFIX) :]
+    tail = name[len(prefix) :]
     return int(tail) if tail.isdigit() else None
 
 
@@ -70,10 +74,11 @@ class JobSpec:
     image: str | None = None
     env: dict[str, str] = field(default_factory=dict)
     gpu_type: str | None = None
+    scope: str = ""
 
     @property
     def name(self) -> str:
-        return job_name(self.lease_id)
+        return job_name(self.lease_id, self.scope)
 
     @property
     def cards_per_node(self) -> int:
@@ -121,6 +126,9 @@ class Driver(Protocol):
 
     name: str
     capabilities: frozenset[Capability]
+    scope: str
+    """Whose jobs these are (the exchange's id): set by the agent after its first
+    heartbeat; names and ``jobs()`` only ever cover this scope."""
 
     def submit(self, spec: JobSpec) -> str:
         """Start a job for ``spec`` and return its id. A job of the same name that

@@ -165,6 +165,7 @@ class KubernetesDriver:
         if indexed_jobs:
             caps.add(Capability.MULTI_NODE)
         self.capabilities = frozenset(caps)
+        self.scope = ""
         self._owns_client = api_client is None
         self.api_client = (
             api_client if api_client is not None else self._connect(kubeconfig, context, in_cluster)
@@ -262,7 +263,7 @@ class KubernetesDriver:
         found: dict[int, str] = {}
         for job in listed.items:
             name = job.metadata.name if job.metadata else None
-            lease_id = lease_of(name) if name else None
+            lease_id = lease_of(name, self.scope) if name else None
             if lease_id is not None:
                 found[lease_id] = f"{self.namespace}/{name}"
         return found
@@ -517,7 +518,7 @@ class KubernetesDriver:
 
     def _parse(self, job_id: str) -> tuple[str, int]:
         namespace, _, name = job_id.partition("/")
-        lease_id = lease_of(name)
+        lease_id = lease_of(name, self.scope)
         if not name or lease_id is None:
             raise DriverError(f"not a kubernetes driver job id: {job_id!r}")
         if namespace != self.namespace:

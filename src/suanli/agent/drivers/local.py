@@ -196,6 +196,7 @@ class LocalDriver:
             if shutil.which(tool) is None:
                 raise DriverError(f"local driver: {tool!r} is not on PATH")
         self.state_dir = Path(state_dir) if state_dir is not None else default_state_dir()
+        self.scope = ""
         self.cards = cards
         self.grace_s = grace_s
         try:
@@ -254,7 +255,7 @@ class LocalDriver:
         except OSError as exc:
             raise DriverError(f"cannot list {self.state_dir}: {exc.strerror or exc}") from exc
         for entry in entries:
-            lease_id = lease_of(entry.name)
+            lease_id = lease_of(entry.name, self.scope)
             if lease_id is None or not (entry / "job_id").is_file():
                 continue
             found[lease_id] = self._read(entry, "job_id")
@@ -426,7 +427,7 @@ class LocalDriver:
         return number
 
     def _dir(self, lease_id: int) -> Path:
-        return self.state_dir / job_name(lease_id)
+        return self.state_dir / job_name(lease_id, self.scope)
 
     def _lease(self, job_id: str) -> int:
         match = JOB_ID_RE.match(job_id)
