@@ -13,6 +13,7 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -215,10 +216,13 @@ def test_sbatch_arguments_and_script(tmp_path: Path) -> None:
     assert args[-1] == "--qos=x"
     assert "export A='x y'\n" in script
     assert "export SUANLI_CKPT=/c\n" in script
-    assert script.endswith("exec bash -lc 'echo '\"'\"'hi there'\"'\"''\n")
+    assert script.endswith("exec bash -c 'echo '\"'\"'hi there'\"'\"''\n")
     gang = JobSpec(lease_id=43, cards=4, nodes=2, duration_s=60, command="true")
     args, script = SlurmDriver(config)._sbatch(gang)
     assert "--gres=gpu:2" in args
+    assert "exec srun --nodes=2 --ntasks-per-node=1 bash -c true" in script
+    login = replace(config, login_shell=True)
+    _args, script = SlurmDriver(login)._sbatch(gang)
     assert "exec srun --nodes=2 --ntasks-per-node=1 bash -lc true" in script
 
 

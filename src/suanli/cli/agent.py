@@ -38,9 +38,13 @@ def make_driver(name: DriverName, options: dict[str, Any]) -> Driver:
 
             return LocalDriver(options.get("state_dir"), cards=options.get("cards") or 8)
         if name is DriverName.SLURM:
-            from suanli.agent.drivers.slurm import SlurmDriver
+            from suanli.agent.drivers.slurm import SlurmConfig, SlurmDriver
 
-            return SlurmDriver(partition=options.get("partition") or "gpu")
+            config = SlurmConfig(
+                partition=options.get("partition") or "gpu",
+                login_shell=bool(options.get("login_shell")),
+            )
+            return SlurmDriver(config)
         from suanli.agent.drivers.kubernetes import KubernetesDriver
 
         return KubernetesDriver(
@@ -78,6 +82,10 @@ def run(
     kubeconfig: Annotated[
         str | None, typer.Option("--kubeconfig", help="kubernetes: kubeconfig file.")
     ] = None,
+    login_shell: Annotated[
+        bool,
+        typer.Option("--login-shell", help="slurm: run jobs in a login shell (bash -lc)."),
+    ] = False,
     state_dir: Annotated[
         Path | None, typer.Option("--state-dir", help="local: where job files are kept.")
     ] = None,
@@ -104,6 +112,7 @@ def run(
         "kubeconfig": kubeconfig,
         "state_dir": state_dir,
         "cards": cards,
+        "login_shell": login_shell,
     }
     the_driver = make_driver(driver, options)
     with Client(exchange, api_key=key) as client:

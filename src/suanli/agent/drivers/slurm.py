@@ -288,8 +288,9 @@ class SlurmConfig:
     jobs run in ``workdir`` and write ``<output_dir>/<job name>-<job id>.out``.
 
     A job's environment is sbatch's: ``PATH``, ``HOME``, ``USER`` and a few more of ours,
-    then ``job_env``, then the spec's ``env``. The command runs in ``bash -lc`` (a login
-    shell: the user's profile runs first) unless ``login_shell`` is false (``bash -c``).
+    then ``job_env``, then the spec's ``env``. The command runs in ``bash -c``, or in
+    ``bash -lc`` with ``login_shell`` (the user's profile first: environment modules,
+    conda; but a slow or broken profile then delays or breaks every job).
     """
 
     partition: str = "gpu"
@@ -301,7 +302,7 @@ class SlurmConfig:
     history_days: int = 7
     timeout_s: float = 30.0
     job_env: Mapping[str, str] = field(default_factory=dict)
-    login_shell: bool = True
+    login_shell: bool = False
 
 
 _JOB_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ", "SHELL")
