@@ -320,3 +320,39 @@ def test_interruptible_work_is_preempted_and_requeued_with_its_checkpoint(
     assert Decimal(buyer.client.get_lease(lease_id).charged_fen) >= 0
     s.provider.client.preempt_lease(second, "test over")
     agent.tick()
+
+
+def test_a_failed_job_fails_its_lease_with_the_exit_reason_and_charges_its_use(
+    live: Market, tmp_path: Path
+) -> None:
+    s = site(live, tmp_path, "epsilon")
+    buyer = live.buyer(topup_fen=10_000_000)
+    request_id = submit(buyer, "sleep 1; exit 3")
+    lease_id = lease_of(buyer, request_id)
+    agent = agent_for(s)
+
+    def ended() -> bool:
+        agent.tick()
+        return buyer.client.get_lease(lease_id).status is LeaseStatus.FAILED
+
+    wait_until(ended, timeout=30, interval=0.2)
+    lease = buyer.client.get_lease(lease_id)
+    assert lease.end_reason is not None and "exit code 3" in lease.end_reason
+    [usage] = buyer.client.list_usage(lease_id)
+    assert lease.charged_fen == usage_cost_fen(usage.card_seconds, PRICE) > 0
+    assert buyer.client.get_request(request_id).status is RequestStatus.FINISHED
+
+
+def test_the_clusters_own_free_count_caps_what_is_offered(live: Market, tmp_path: Path) -> None:
+    s = site(live, tmp_path, "zeta")
+    agent = Agent(
+        s.provider.client, LocalDriver(s.state_dir, cards=2), s.center_id, pool_id=s.pool_id
+    )
+    agent.tick()  # the cluster says: 2 of its cards are free (the pool lists 8)
+    pool = s.provider.client.get_pool(s.pool_id)
+    assert (pool.reported_total_cards, pool.reported_free_cards) == (2, 2)
+    buyer = live.buyer(topup_fen=10_000_000)
+    big = buyer.client.submit_request(RequestIn(cards=4, duration_s=600))
+    assert big.status is RequestStatus.QUEUED
+    small = buyer.client.submit_request(RequestIn(cards=2, duration_s=600))
+    assert small.status is RequestStatus.PLACED

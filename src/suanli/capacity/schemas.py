@@ -92,6 +92,13 @@ class PoolOut(BaseModel):
     created_at: datetime
     cards: int
     cards_free: int
+    reported_total_cards: int | None = Field(
+        default=None, description="the center agent's count of the cluster's cards"
+    )
+    reported_free_cards: int | None = Field(
+        default=None, description="the agent's count of free cards: no more is offered"
+    )
+    capacity_reported_at: datetime | None = None
 
 
 class OfferOut(BaseModel):

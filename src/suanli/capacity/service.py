@@ -79,6 +79,9 @@ def pool_out(pool: Pool, free: int) -> PoolOut:
         created_at=pool.created_at,
         cards=pool.nodes * pool.cards_per_node,
         cards_free=free,
+        reported_total_cards=pool.reported_total_cards,
+        reported_free_cards=pool.reported_free_cards,
+        capacity_reported_at=pool.capacity_reported_at,
     )
 
 
