@@ -284,32 +284,35 @@ def _sacct(cluster: SlurmCluster, job_id: str, fields: str) -> list[str]:
 _RUN = random.randrange(10**6, 10**7) * 100  # lease ids of this run: _RUN + small n
 
 
+@pytest.fixture(scope="module")
+def driver(slurm: SlurmCluster, tmp_path_factory: pytest.TempPathFactory) -> SlurmDriver:
+    # An empty HOME: a login shell would read /etc/profile, not this machine's user
+    # profile (whose pyenv rehash, killed by scancel, leaves a lock behind).
+    home = tmp_path_factory.mktemp("slurm-home")
+    return SlurmDriver(
+        SlurmConfig(
+            partition=slurm.partition,
+            slurm_conf=slurm.conf,
+            workdir=tmp_path_factory.mktemp("slurm-jobs"),
+            job_env={"HOME": str(home)},
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def time_limited(driver: SlurmDriver) -> Iterator[str]:
+    """A job over its time limit (1 minute, Slurm's least), started first so that its
+    minute runs while the other tests do; test_time_limit (last) waits for it."""
+    spec = JobSpec(lease_id=_RUN + 99, cards=1, nodes=1, duration_s=1, command="sleep 600")
+    job_id = driver.submit(spec)
+    yield job_id
+    driver.cancel(job_id)
+
+
 @pytest.mark.slurm
 @pytest.mark.xdist_group("slurm")
+@pytest.mark.usefixtures("time_limited")
 class TestOnSlurm:
-    @pytest.fixture(scope="class")
-    def driver(self, slurm: SlurmCluster, tmp_path_factory: pytest.TempPathFactory) -> SlurmDriver:
-        # An empty HOME: the login shell reads /etc/profile, not this machine's user
-        # profile (whose pyenv rehash, killed by scancel, leaves a lock behind).
-        home = tmp_path_factory.mktemp("slurm-home")
-        return SlurmDriver(
-            SlurmConfig(
-                partition=slurm.partition,
-                slurm_conf=slurm.conf,
-                workdir=tmp_path_factory.mktemp("slurm-jobs"),
-                job_env={"HOME": str(home)},
-            )
-        )
-
-    @pytest.fixture(scope="class", autouse=True)
-    def time_limited(self, driver: SlurmDriver) -> Iterator[str]:
-        """A job over its time limit (1 minute, Slurm's least), started first so that its
-        minute runs while the other tests do; test_time_limit (last) waits for it."""
-        spec = JobSpec(lease_id=_RUN + 99, cards=1, nodes=1, duration_s=1, command="sleep 600")
-        job_id = driver.submit(spec)
-        yield job_id
-        driver.cancel(job_id)
-
     def test_job_runs_is_metered_and_found_again(
         self, driver: SlurmDriver, slurm: SlurmCluster
     ) -> None:
