@@ -22,6 +22,7 @@ Command tree::
       voucher program | grant | redemption | clawback | flag
       agent  run                 (the center agent: --driver slurm|kubernetes|local)
       demo                       (suanli.cli.demo)
+      sim    run                 (replay traces through the engine: suanli.cli.sim)
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from suanli.cli.context import Globals, client, use_globals
 from suanli.cli.demo import demo_command
 from suanli.cli.errors import SuanliGroup
 from suanli.cli.serve import serve
+from suanli.cli.sim import sim_app
 
 app = typer.Typer(
     name="suanli",
@@ -113,4 +115,5 @@ app.add_typer(agent_cli.app, name="agent")
 # -- demo ---------------------------------------------------------------------------------
 app.command("demo")(demo_command)
 app.add_typer(bench_app, name="bench")
+app.add_typer(sim_app, name="sim")
 # ------------------------------------------------------------------------------------------

@@ -1,0 +1,172 @@
+"""``suanli sim ...``: replay real job traces through the real engine.
+
+``suanli sim run --trace philly --scenario isolated,exchange [--load X] [--json]`` replays
+the Philly trace (the shared data folder's copy, or ``--jobs FILE --vcs FILE`` in its
+format) with every virtual cluster as one center, on its own (``isolated``) or pooled
+behind the exchange (``exchange``), and prints utilization, idle card-hours, queueing
+delay and completion time per scenario. ``--trace csv --jobs FILE --vcs FILE`` reads the
+generic format of :mod:`suanli.sim.traces`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from suanli.bench.paper import shared_data
+from suanli.cli.errors import CliError
+from suanli.cli.output import emit_json, table
+from suanli.engine import POLICIES
+from suanli.engine.policies import NEEDS_MIX
+from suanli.sim.metrics import Metrics
+from suanli.sim.model import SCENARIOS
+from suanli.sim.run import DEFAULT_PENALTY_S, SPANS, Replay, simulate
+from suanli.sim.traces import PHILLY_JOBS, PHILLY_VCS, Trace, TraceError, load_generic, load_philly
+
+sim_app = typer.Typer(help="Replay job traces through the exchange's engine.")
+
+TRACES = ("philly", "csv")
+
+
+@sim_app.callback()
+def sim() -> None:
+    """Replay job traces through the exchange's engine."""
+
+
+def parse_scenarios(text: str) -> list[str]:
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in names if s not in SCENARIOS]
+    if unknown or not names:
+        raise CliError(
+            f"unknown scenario {', '.join(unknown) or text!r}; use {', '.join(SCENARIOS)}"
+        )
+    return list(dict.fromkeys(names))
+
+
+def load_trace(trace: str, jobs: Path | None, vcs: Path | None) -> Trace:
+    """The trace named, from the given files or (Philly) the shared data folder."""
+    if trace not in TRACES:
+        raise CliError(f"unknown trace {trace!r}; use {', '.join(TRACES)}")
+    if trace == "philly" and (jobs is None or vcs is None):
+        root = shared_data()
+        if root is None and (jobs is None or vcs is None):
+            raise CliError("no shared data folder found: give --jobs FILE --vcs FILE")
+        if root is not None:
+            jobs = jobs or root / PHILLY_JOBS
+            vcs = vcs or root / PHILLY_VCS
+    if jobs is None or vcs is None:
+        raise CliError(f"--trace {trace} needs --jobs FILE and --vcs FILE")
+    for path in (jobs, vcs):
+        if not path.is_file():
+            raise CliError(f"no such file: {path}")
+    try:
+        return load_philly(jobs, vcs) if trace == "philly" else load_generic(jobs, vcs)
+    except TraceError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.4f}" if value < 10 else f"{value:,.1f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def show(results: dict[str, Metrics], title: str) -> None:
+    figures = {name: m.as_dict() for name, m in results.items()}
+    keys = (
+        "jobs",
+        "utilization",
+        "idle_card_hours",
+        "wait_p50_s",
+        "wait_p95_s",
+        "wait_p99_s",
+        "jct_mean_s",
+        "never_ran",
+        "ran_away_from_home",
+    )
+    rows = [[key, *(_cell(f[key]) for f in figures.values())] for key in keys]
+    table(["figure", *(f">{name}" for name in figures)], rows, title=title)
+    centers = list(next(iter(figures.values()))["centers"])
+    rows = [
+        [name, _cell(figures[next(iter(figures))]["centers"][name]["cards"])]
+        + [_cell(f["centers"][name]["utilization"]) for f in figures.values()]
+        for name in centers
+    ]
+    table(["center", ">cards", *(f">{n} util." for n in figures)], rows)
+
+
+@sim_app.command("run")
+def run(
+    trace: Annotated[str, typer.Option("--trace", help="philly, or csv (generic).")] = "philly",
+    scenario: Annotated[
+        str, typer.Option("--scenario", help=f"Scenarios, comma-separated: {', '.join(SCENARIOS)}.")
+    ] = ",".join(SCENARIOS),
+    load: Annotated[
+        float, typer.Option("--load", help="Scale the arrival rate (2: twice as fast).")
+    ] = 1.0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of any random choice.")] = 0,
+    jobs: Annotated[Path | None, typer.Option("--jobs", help="Jobs file.")] = None,
+    vcs: Annotated[Path | None, typer.Option("--vcs", help="Centers (VC sizes) file.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="Only the first N jobs by submission.")
+    ] = None,
+    penalty: Annotated[
+        int, typer.Option("--penalty", help="Seconds added to a start away from home.")
+    ] = DEFAULT_PENALTY_S,
+    policy: Annotated[
+        str, typer.Option("--policy", help="Engine policy (see suanli bench).")
+    ] = "price",
+    span: Annotated[
+        str, typer.Option("--span", help="Measure over the arrival window, or all.")
+    ] = "arrivals",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Replay a trace per scenario and print utilization, waits and completion times."""
+    names = parse_scenarios(scenario)
+    if not load > 0 or load == float("inf"):
+        raise CliError(f"--load must be a positive number, not {load:g}")
+    if limit is not None and limit <= 0:
+        raise CliError("--limit must be positive")
+    if penalty < 0:
+        raise CliError("--penalty must not be negative")
+    if policy not in POLICIES or policy in NEEDS_MIX:
+        usable = [p for p in POLICIES if p not in NEEDS_MIX]
+        raise CliError(f"unknown policy {policy!r} for the simulator; use {', '.join(usable)}")
+    if span not in SPANS:
+        raise CliError(f"unknown span {span!r}; use {', '.join(SPANS)}")
+    loaded = load_trace(trace, jobs, vcs).limited(limit)
+    results: dict[str, Metrics] = {}
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=as_json,
+    ) as bar:
+        for name in names:
+            task = bar.add_task(f"{loaded.name}: {name}", total=len(loaded.jobs))
+            replay = Replay(name, load, penalty, policy, seed, span)
+
+            def advance(n: int, task: TaskID = task) -> None:
+                bar.advance(task, n)
+
+            outcome = simulate(loaded, replay, progress=advance)
+            results[name] = outcome.metrics
+    if as_json:
+        emit_json({"scenarios": {name: m.as_dict() for name, m in results.items()}})
+    else:
+        show(results, f"{loaded.name}: {len(loaded.jobs):,} jobs, load {load:g}")

@@ -1,0 +1,150 @@
+"""The figures of one replay, counted exactly in integer seconds.
+
+- **Utilization**: allocated card-seconds / available card-seconds over the measured span,
+  per center and overall. A job's cards count as allocated from the moment it is placed
+  (including any locality penalty, while its data moves) until it ends; only the part
+  inside the span counts. **Idle card-hours** = available minus allocated, in hours.
+- **Span**: by default the arrival window, from the first to the last arrival of the
+  (load-scaled) trace, the same for every scenario, however long each takes to drain;
+  ``span="all"`` measures from the first arrival to the last departure instead. A
+  degenerate arrival window (all jobs at one instant) falls back to ``"all"``.
+- **Queueing delay** (wait) = start of running - submission, where the start includes the
+  locality penalty; **job completion time** (JCT) = end - submission. Over the jobs that
+  ran; percentiles p50 / p95 / p99 overall and by job size (:data:`SIZE_BUCKETS`).
+- **Percentiles** use the nearest-rank method: the value of rank ``ceil(p / 100 * n)`` in
+  ascending order (1-based), so a percentile is always one of the observed waits.
+- **never_ran**: jobs that cannot fit the centers they may use even when these are empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Job size buckets (GPUs, inclusive): name -> (least, most).
+SIZE_BUCKETS: dict[str, tuple[int, int]] = {
+    "1": (1, 1),
+    "2-4": (2, 4),
+    "5-8": (5, 8),
+    "9-32": (9, 32),
+    "33+": (33, 1 << 62),
+}
+PERCENTILES = (50, 95, 99)
+
+
+def nearest_rank(ordered: Sequence[int], pct: int) -> int | None:
+    """The ``pct`` percentile (0 < pct <= 100) of ascending ``ordered`` by nearest rank."""
+    if not 0 < pct <= 100:
+        raise ValueError("a percentile is in 1..100")
+    n = len(ordered)
+    if n == 0:
+        return None
+    rank = -(-pct * n // 100)  # ceil(pct * n / 100), exactly
+    return ordered[rank - 1]
+
+
+def bucket_of(cards: int) -> str:
+    return next(name for name, (lo, hi) in SIZE_BUCKETS.items() if lo <= cards <= hi)
+
+
+@dataclass(frozen=True, slots=True)
+class Waits:
+    """Percentiles of the waits of some jobs (seconds; None when there are none)."""
+
+    jobs: int
+    p50: int | None
+    p95: int | None
+    p99: int | None
+
+    @classmethod
+    def of(cls, waits: Sequence[int]) -> Waits:
+        ordered = sorted(waits)
+        p50, p95, p99 = (nearest_rank(ordered, p) for p in PERCENTILES)
+        return cls(len(ordered), p50, p95, p99)
+
+
+@dataclass(frozen=True, slots=True)
+class CenterUse:
+    name: str
+    cards: int
+    available_card_s: int
+    allocated_card_s: int
+
+    @property
+    def utilization(self) -> float | None:
+        if not self.available_card_s:
+            return None
+        return self.allocated_card_s / self.available_card_s
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    """What :func:`suanli.sim.run.simulate` measured."""
+
+    jobs: int
+    ran: int
+    never_ran: int
+    span_start: int
+    span_end: int
+    available_card_s: int
+    allocated_card_s: int
+    away: int
+    """Jobs that ran outside their home center."""
+    wait_total_s: int
+    jct_total_s: int
+    waits: Waits
+    by_size: dict[str, Waits]
+    centers: tuple[CenterUse, ...] = field(default=())
+
+    @property
+    def utilization(self) -> float | None:
+        if not self.available_card_s:
+            return None
+        return self.allocated_card_s / self.available_card_s
+
+    @property
+    def idle_card_s(self) -> int:
+        return self.available_card_s - self.allocated_card_s
+
+    @property
+    def jct_mean_s(self) -> float | None:
+        return self.jct_total_s / self.ran if self.ran else None
+
+    @property
+    def wait_mean_s(self) -> float | None:
+        return self.wait_total_s / self.ran if self.ran else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON figures of ``suanli sim run --json`` (and a few more)."""
+
+        def ratio(value: float | None) -> float | None:
+            return None if value is None else round(value, 6)
+
+        return {
+            "jobs": self.jobs,
+            "utilization": ratio(self.utilization),
+            "idle_card_hours": round(self.idle_card_s / 3600, 3),
+            "wait_p50_s": self.waits.p50,
+            "wait_p95_s": self.waits.p95,
+            "wait_p99_s": self.waits.p99,
+            "jct_mean_s": None if self.jct_mean_s is None else round(self.jct_mean_s, 3),
+            "never_ran": self.never_ran,
+            "ran": self.ran,
+            "ran_away_from_home": self.away,
+            "span_s": self.span_end - self.span_start,
+            "by_size": {
+                name: {
+                    "jobs": w.jobs,
+                    "wait_p50_s": w.p50,
+                    "wait_p95_s": w.p95,
+                    "wait_p99_s": w.p99,
+                }
+                for name, w in self.by_size.items()
+                if w.jobs
+            },
+            "centers": {
+                c.name: {"cards": c.cards, "utilization": ratio(c.utilization)}
+                for c in self.centers
+            },
+        }

@@ -1,0 +1,288 @@
+"""The replay: jobs arrive, queue and run, placed by the exchange's own engine.
+
+The loop pops events from the heap (:mod:`.events`): departures (priority 0) before
+arrivals (priority 1) at the same second, so capacity freed at ``t`` is there for a job
+arriving at ``t``. Placement is :meth:`Engine.choose` on the fleet's snapshot, then
+:meth:`Engine.reserve` when the job starts and :meth:`Engine.unreserve` when it leaves.
+
+Queueing: first-in-first-out per queue, with backfill. An arriving job is tried at once
+(nothing freed since its queue was last tried, so no queued job could start instead) and
+queues when it does not fit; after the departures of each second every queued job of the
+touched queue is tried in arrival order, and those that fit start.
+
+Scenarios (:data:`~suanli.sim.model.SCENARIOS`):
+
+- ``isolated``: a job may only use its home center (one queue per center);
+- ``exchange``: one queue for all; a job goes home if it fits there now, else wherever
+  the engine places it, and leaving home adds ``penalty_s`` (default 300 s) to its start
+  (its cards are held meanwhile).
+
+``load`` compresses inter-arrival times: arrival ``t`` becomes ``floor(t / load)``.
+Jobs that cannot fit the centers they may use even when empty never run (``never_ran``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from suanli.engine import Demand, Engine, Placement, Snapshot, make_engine
+from suanli.sim.events import EventQueue, SimClock
+from suanli.sim.metrics import SIZE_BUCKETS, CenterUse, Metrics, Waits, bucket_of
+from suanli.sim.model import SCENARIOS, Fleet, Job
+from suanli.sim.traces import Trace
+
+DEPART = 0
+ARRIVE = 1
+DEFAULT_PENALTY_S = 300
+SPANS = ("arrivals", "all")
+ANYWHERE = ""
+"""The queue (and failure memo) key of jobs that may run at any center."""
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """How to replay a trace."""
+
+    scenario: str = "isolated"
+    load: float = 1.0
+    penalty_s: int = DEFAULT_PENALTY_S
+    policy: str = "price"
+    seed: int = 0
+    span: str = "arrivals"
+
+    def __post_init__(self) -> None:
+        if self.scenario not in SCENARIOS:
+            raise ValueError(
+                f"unknown scenario {self.scenario!r}; choose one of {', '.join(SCENARIOS)}"
+            )
+        if not self.load > 0 or self.load == float("inf"):
+            raise ValueError(f"load must be a positive number, not {self.load}")
+        if self.penalty_s < 0:
+            raise ValueError("the locality penalty must not be negative")
+        if self.span not in SPANS:
+            raise ValueError(f"unknown span {self.span!r}; choose one of {', '.join(SPANS)}")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Per job (in trace order): arrival, start of running and end (-1: never ran), the
+    center it ran at (-1: none), and the figures."""
+
+    arrive: tuple[int, ...]
+    start: tuple[int, ...]
+    end: tuple[int, ...]
+    center: tuple[int, ...]
+    metrics: Metrics
+
+
+class _Running:
+    """A placed job: its reservation, its center (index), cards and when it was placed."""
+
+    __slots__ = ("cards", "center", "job", "placed", "placement")
+
+    def __init__(self, job: int, placement: Placement, center: int, cards: int, placed: int):
+        self.job = job
+        self.placement = placement
+        self.center = center
+        self.cards = cards
+        self.placed = placed
+
+
+def _dominated(failed: list[tuple[int, int]], demand: Demand) -> bool:
+    """Whether a demand at least as big per node and in nodes already failed this pass
+    (capacity only shrinks within a pass, so it would fail too)."""
+    per, count = demand.per_node, demand.node_count
+    return any(per >= p and count >= c for p, c in failed)
+
+
+class _Sim:
+    def __init__(
+        self,
+        trace: Trace,
+        replay: Replay,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        self.replay = replay
+        self.jobs = trace.jobs
+        self.fleet = Fleet(trace.centers).with_homes({j.home for j in trace.jobs})
+        self.snap: Snapshot = self.fleet.snapshot()
+        self.empty: Snapshot = self.fleet.snapshot()
+        rng = np.random.default_rng(replay.seed)
+        self.engine: Engine = make_engine(replay.policy, rng=rng)
+        self.clock = SimClock(trace.epoch)
+        self.events: EventQueue[int | _Running] = EventQueue()
+        self.queues: dict[str, list[int]] = {}
+        self.dirty: set[str] = set()
+        self.progress = progress
+        self.isolated = replay.scenario == "isolated"
+        n = len(trace.jobs)
+        self.arrive = [j.submit for j in trace.jobs]
+        if replay.load != 1.0:
+            self.arrive = [int(t / replay.load) for t in self.arrive]
+        self.start = [-1] * n
+        self.end = [-1] * n
+        self.center = [-1] * n
+        self.held: list[tuple[int, int, int, int]] = []  # (center, cards, from, to)
+        self.never: dict[tuple[str, Demand], bool] = {}
+        self.home = [self.fleet.index[j.home] + 1 for j in trace.jobs]  # engine center ids
+
+    # -- placement --------------------------------------------------------------------
+    def _never_fits(self, key: str, demand: Demand) -> bool:
+        found = self.never.get((key, demand))
+        if found is None:
+            found = self.never[(key, demand)] = self.engine.choose(self.empty, demand) is None
+        return found
+
+    def _try(self, i: int, failed: dict[str, list[tuple[int, int]]]) -> bool:
+        """Place job ``i`` now if it fits where it may go; record failures in ``failed``."""
+        job = self.jobs[i]
+        fleet = self.fleet
+        homes = failed.setdefault(job.home, [])
+        home_demand = fleet.demand(job.cards, job.home)
+        if self.isolated:
+            if _dominated(homes, home_demand):
+                return False
+            placement = self.engine.choose(self.snap, home_demand)
+            if placement is None:
+                homes.append((home_demand.per_node, home_demand.node_count))
+                return False
+            self._begin(i, placement)
+            return True
+        anywhere = failed.setdefault(ANYWHERE, [])
+        any_demand = fleet.demand(job.cards)
+        if _dominated(anywhere, any_demand):
+            return False
+        placement = None
+        if not _dominated(homes, home_demand):
+            placement = self.engine.choose(self.snap, home_demand)
+            if placement is None:
+                homes.append((home_demand.per_node, home_demand.node_count))
+        if placement is None:
+            placement = self.engine.choose(self.snap, any_demand)
+            if placement is None:
+                anywhere.append((any_demand.per_node, any_demand.node_count))
+                return False
+        self._begin(i, placement)
+        return True
+
+    def _begin(self, i: int, placement: Placement) -> None:
+        now = self.clock.seconds
+        job = self.jobs[i]
+        reserved = self.engine.reserve(self.snap, placement)
+        penalty = 0 if placement.center_id == self.home[i] else self.replay.penalty_s
+        self.start[i] = now + penalty
+        self.end[i] = now + penalty + job.duration
+        self.center[i] = placement.center_id - 1
+        running = _Running(i, reserved, placement.center_id - 1, reserved.cards, now)
+        self.events.push(self.end[i], DEPART, running)
+
+    def _queue_of(self, job: Job) -> str:
+        return job.home if self.isolated else ANYWHERE
+
+    def _pass(self, key: str) -> None:
+        """Try every queued job of queue ``key`` in arrival order."""
+        queue = self.queues.get(key)
+        if not queue:
+            return
+        failed: dict[str, list[tuple[int, int]]] = {}
+        smallest = failed.setdefault(key, [])  # one GPU on one node failed: all else will
+        left: list[int] = []
+        for at, i in enumerate(queue):
+            if self._try(i, failed):
+                continue
+            left.append(i)
+            if (1, 1) in smallest:
+                left += queue[at + 1 :]
+                break
+        self.queues[key] = left
+
+    # -- the loop ---------------------------------------------------------------------
+    def run(self) -> Outcome:
+        for i in sorted(range(len(self.jobs)), key=lambda k: self.arrive[k]):
+            self.events.push(self.arrive[i], ARRIVE, i)
+        events, clock = self.events, self.clock
+        done = 0
+        while events:
+            event = events.pop()
+            clock.advance_to(event.time)
+            payload = event.payload
+            if isinstance(payload, _Running):
+                self.engine.unreserve(self.snap, payload.placement)
+                self.held.append((payload.center, payload.cards, payload.placed, clock.seconds))
+                job = self.jobs[payload.job]
+                self.dirty.add(self._queue_of(job))
+                nxt = events.peek()
+                if nxt is None or nxt.time != event.time or nxt.priority != DEPART:
+                    for key in sorted(self.dirty):
+                        self._pass(key)
+                    self.dirty.clear()
+                continue
+            i = payload
+            job = self.jobs[i]
+            key = ANYWHERE if not self.isolated else job.home
+            demand = self.fleet.demand(job.cards, None if key == ANYWHERE else job.home)
+            if not self._never_fits(key, demand) and not self._try(i, {}):
+                self.queues.setdefault(self._queue_of(job), []).append(i)
+            done += 1
+            if self.progress is not None and done % 1000 == 0:
+                self.progress(1000)
+        if self.progress is not None and done % 1000:
+            self.progress(done % 1000)
+        return Outcome(
+            tuple(self.arrive),
+            tuple(self.start),
+            tuple(self.end),
+            tuple(self.center),
+            self._metrics(),
+        )
+
+    # -- figures ----------------------------------------------------------------------
+    def _metrics(self) -> Metrics:
+        n = len(self.jobs)
+        ran = [i for i in range(n) if self.start[i] >= 0]
+        first = min(self.arrive, default=0)
+        last = max(self.arrive, default=0)
+        if self.replay.span == "all" or last <= first:
+            last = max([last, *self.end])
+        centers = self.fleet.centers
+        allocated = [0] * len(centers)
+        for c, cards, begin, finish in self.held:
+            overlap = min(finish, last) - max(begin, first)
+            if overlap > 0:
+                allocated[c] += cards * overlap
+        width = last - first
+        uses = tuple(
+            CenterUse(c.name, c.cards, c.cards * width, allocated[k]) for k, c in enumerate(centers)
+        )
+        waits = [self.start[i] - self.arrive[i] for i in ran]
+        by_size: dict[str, list[int]] = {name: [] for name in SIZE_BUCKETS}
+        for i, wait in zip(ran, waits, strict=True):
+            by_size[bucket_of(self.jobs[i].cards)].append(wait)
+        return Metrics(
+            jobs=n,
+            ran=len(ran),
+            never_ran=n - len(ran),
+            span_start=first,
+            span_end=last,
+            available_card_s=sum(u.available_card_s for u in uses),
+            allocated_card_s=sum(u.allocated_card_s for u in uses),
+            away=sum(1 for i in ran if self.center[i] + 1 != self.home[i]),
+            wait_total_s=sum(waits),
+            jct_total_s=sum(self.end[i] - self.arrive[i] for i in ran),
+            waits=Waits.of(waits),
+            by_size={name: Waits.of(w) for name, w in by_size.items()},
+            centers=uses,
+        )
+
+
+def simulate(
+    trace: Trace,
+    replay: Replay | None = None,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> Outcome:
+    """Replay ``trace`` as ``replay`` says; ``progress(n)`` hears of every n arrivals."""
+    return _Sim(trace, replay or Replay(), progress).run()
