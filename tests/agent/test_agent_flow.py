@@ -351,6 +351,7 @@ def test_the_clusters_own_free_count_caps_what_is_offered(live: Market, tmp_path
     agent.tick()  # the cluster says: 2 of its cards are free (the pool lists 8)
     pool = s.provider.client.get_pool(s.pool_id)
     assert (pool.reported_total_cards, pool.reported_free_cards) == (2, 2)
+    assert (pool.cards, pool.cards_free) == (8, 2)  # offered: what the cluster has free
     buyer = live.buyer(topup_fen=10_000_000)
     big = buyer.client.submit_request(RequestIn(cards=4, duration_s=600))
     assert big.status is RequestStatus.QUEUED

@@ -65,10 +65,19 @@ def add_nodes(session: Session, pool: Pool) -> None:
 
 
 def free_by_pool(session: Session, pool_ids: Sequence[int] | None = None) -> dict[int, int]:
-    stmt = select(Node.pool_id, func.sum(Node.cards_free)).group_by(Node.pool_id)
+    """Free cards per pool as the exchange may offer them: the nodes' free cards, but no
+    more than the center's agent last counted free in the cluster (its own work too)."""
+    stmt = (
+        select(Node.pool_id, func.sum(Node.cards_free), Pool.reported_free_cards)
+        .join(Pool, Pool.id == Node.pool_id)
+        .group_by(Node.pool_id, Pool.reported_free_cards)
+    )
     if pool_ids is not None:
         stmt = stmt.where(Node.pool_id.in_(pool_ids))
-    return {pid: int(free) for pid, free in session.execute(stmt)}
+    return {
+        pid: int(free) if reported is None else min(int(free), int(reported))
+        for pid, free, reported in session.execute(stmt)
+    }
 
 
 @dataclass(frozen=True, slots=True)
