@@ -6,10 +6,17 @@ format) with every virtual cluster as one center, on its own (``isolated``) or p
 behind the exchange (``exchange``), and prints utilization, idle card-hours, queueing
 delay and completion time per scenario. ``--trace csv --jobs FILE --vcs FILE`` reads the
 generic format of :mod:`suanli.sim.traces`.
+
+``suanli sim study --trace philly --out DIR [--json]`` runs the activation study of
+:mod:`suanli.sim.study`: per scenario, the highest load at which p95 queueing delay stays
+under a target and the utilization reached there; it writes ``DIR/report.md`` and the PNG
+plots of :mod:`suanli.sim.plots`.
 """
 
 from __future__ import annotations
 
+import shlex
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,7 +38,9 @@ from suanli.engine import POLICIES
 from suanli.engine.policies import NEEDS_MIX
 from suanli.sim.metrics import Metrics
 from suanli.sim.model import SCENARIOS
+from suanli.sim.plots import write_plots
 from suanli.sim.run import DEFAULT_PENALTY_S, SPANS, Replay, simulate
+from suanli.sim.study import DEFAULT_TARGET_S, GRID, Settings, parse_loads, report, run_study
 from suanli.sim.traces import PHILLY_JOBS, PHILLY_VCS, Trace, TraceError, load_generic, load_philly
 
 sim_app = typer.Typer(help="Replay job traces through the exchange's engine.")
@@ -170,3 +179,88 @@ def run(
         emit_json({"scenarios": {name: m.as_dict() for name, m in results.items()}})
     else:
         show(results, f"{loaded.name}: {len(loaded.jobs):,} jobs, load {load:g}")
+
+
+def check_policy(policy: str) -> None:
+    if policy not in POLICIES or policy in NEEDS_MIX:
+        usable = [p for p in POLICIES if p not in NEEDS_MIX]
+        raise CliError(f"unknown policy {policy!r} for the simulator; use {', '.join(usable)}")
+
+
+@sim_app.command("study")
+def study(
+    out: Annotated[Path, typer.Option("--out", help="Folder for report.md and the plots.")],
+    trace: Annotated[str, typer.Option("--trace", help="philly, or csv (generic).")] = "philly",
+    target: Annotated[
+        int, typer.Option("--target-p95", help="Target p95 queueing delay, seconds.")
+    ] = DEFAULT_TARGET_S,
+    loads: Annotated[
+        str, typer.Option("--loads", help="The grid of loads, comma-separated.")
+    ] = ",".join(f"{g:g}" for g in GRID),
+    jobs: Annotated[Path | None, typer.Option("--jobs", help="Jobs file.")] = None,
+    vcs: Annotated[Path | None, typer.Option("--vcs", help="Centers (VC sizes) file.")] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Processes (default: one per CPU).")
+    ] = None,
+    scenario: Annotated[
+        str, typer.Option("--scenario", help=f"Scenarios, comma-separated: {', '.join(SCENARIOS)}.")
+    ] = ",".join(SCENARIOS),
+    seed: Annotated[int, typer.Option("--seed", help="Seed of any random choice.")] = 0,
+    penalty: Annotated[
+        int, typer.Option("--penalty", help="Seconds added to a start away from home.")
+    ] = DEFAULT_PENALTY_S,
+    policy: Annotated[
+        str, typer.Option("--policy", help="Engine policy (see suanli bench).")
+    ] = "price",
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="Only the first N jobs by submission.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Find, per scenario, the highest load whose p95 wait meets the target; write a report."""
+    names = parse_scenarios(scenario)
+    check_policy(policy)
+    if workers is not None and workers < 1:
+        raise CliError("--workers must be at least 1")
+    if limit is not None and limit <= 0:
+        raise CliError("--limit must be positive")
+    try:
+        settings = Settings(target, parse_loads(loads), penalty, policy, seed, tuple(names))
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    loaded = load_trace(trace, jobs, vcs).limited(limit)
+    err = Console(stderr=True)
+    began = time.perf_counter()
+
+    def say(text: str) -> None:
+        if not as_json:
+            err.print(f"[dim]{time.perf_counter() - began:6.1f} s[/] {text}")
+
+    result = run_study(loaded, settings, workers=workers, progress=say)
+    elapsed = time.perf_counter() - began
+    try:
+        plots = write_plots(result, out)
+        argv = ["suanli", "sim", "study", "--trace", trace, "--out", str(out)]
+        argv += ["--target-p95", str(target), "--loads", loads, "--scenario", ",".join(names)]
+        argv += ["--seed", str(seed), "--penalty", str(penalty), "--policy", policy]
+        for flag, value in (("--jobs", jobs), ("--vcs", vcs), ("--limit", limit)):
+            if value is not None:
+                argv += [flag, str(value)]
+        command = shlex.join(argv)
+        (out / "report.md").write_text(report(result, command, plots, elapsed), encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write the report to {out}: {exc}") from exc
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    show({n: s.base.metrics for n, s in result.scenarios.items()}, f"{loaded.name}: load 1")
+    rows = [
+        [
+            n,
+            _cell(s.max_load) + ("+" if s.capped else ""),
+            _cell(s.utilization_at_target),
+        ]
+        for n, s in result.scenarios.items()
+    ]
+    table(["scenario", ">max load at target", ">utilization at target"], rows)
+    typer.echo(f"{result.replays} replays in {elapsed:.1f} s; report: {out / 'report.md'}")

@@ -14,6 +14,10 @@
 - **Percentiles** use the nearest-rank method: the value of rank ``ceil(p / 100 * n)`` in
   ascending order (1-based), so a percentile is always one of the observed waits.
 - **never_ran**: jobs that cannot fit the centers they may use even when these are empty.
+- **Over time**: ``hourly_card_s[k]`` is the allocated card-seconds of all centers in the
+  hour ``[span_start + k * 3600, span_start + (k + 1) * 3600)`` clipped to the span (the
+  last bucket may be shorter); :meth:`Metrics.hourly_utilization` divides by what the
+  fleet offered in each bucket.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ SIZE_BUCKETS: dict[str, tuple[int, int]] = {
     "33+": (33, 1 << 62),
 }
 PERCENTILES = (50, 95, 99)
+BUCKET_S = 3600
+"""The width of the buckets of :attr:`Metrics.hourly_card_s`."""
 
 
 def nearest_rank(ordered: Sequence[int], pct: int) -> int | None:
@@ -42,6 +48,35 @@ def nearest_rank(ordered: Sequence[int], pct: int) -> int | None:
         return None
     rank = -(-pct * n // 100)  # ceil(pct * n / 100), exactly
     return ordered[rank - 1]
+
+
+def hourly(held: Sequence[tuple[int, int, int]], first: int, last: int) -> tuple[int, ...]:
+    """Allocated card-seconds per :data:`BUCKET_S` bucket of ``[first, last)``, from
+    ``(cards, begin, end)`` holds; exact, and O(1) per hold plus O(buckets)."""
+    width = last - first
+    if width <= 0:
+        return ()
+    n = -(-width // BUCKET_S)
+    sums = [0] * n
+    full = [0] * (n + 1)  # difference array of cards held over whole buckets
+    for cards, begin, end in held:
+        lo, hi = max(begin, first) - first, min(end, last) - first
+        if hi <= lo:
+            continue
+        a, b = lo // BUCKET_S, (hi - 1) // BUCKET_S
+        if a == b:
+            sums[a] += cards * (hi - lo)
+            continue
+        sums[a] += cards * ((a + 1) * BUCKET_S - lo)
+        sums[b] += cards * (hi - b * BUCKET_S)
+        if b > a + 1:
+            full[a + 1] += cards
+            full[b] -= cards
+    running = 0
+    for k in range(n):
+        running += full[k]
+        sums[k] += running * BUCKET_S
+    return tuple(sums)
 
 
 def bucket_of(cards: int) -> str:
@@ -96,6 +131,8 @@ class Metrics:
     waits: Waits
     by_size: dict[str, Waits]
     centers: tuple[CenterUse, ...] = field(default=())
+    hourly_card_s: tuple[int, ...] = field(default=())
+    """Allocated card-seconds per hour of the span (see the module docstring)."""
 
     @property
     def utilization(self) -> float | None:
@@ -114,6 +151,16 @@ class Metrics:
     @property
     def wait_mean_s(self) -> float | None:
         return self.wait_total_s / self.ran if self.ran else None
+
+    def hourly_utilization(self) -> list[float]:
+        """Utilization of the whole fleet per bucket of :attr:`hourly_card_s`."""
+        cards = sum(c.cards for c in self.centers)
+        width = self.span_end - self.span_start
+        out: list[float] = []
+        for k, used in enumerate(self.hourly_card_s):
+            seconds = min(BUCKET_S, width - k * BUCKET_S)
+            out.append(used / (cards * seconds) if cards and seconds > 0 else 0.0)
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON figures of ``suanli sim run --json`` (and a few more)."""

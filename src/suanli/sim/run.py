@@ -30,7 +30,7 @@ import numpy as np
 
 from suanli.engine import Demand, Engine, Placement, Snapshot, make_engine
 from suanli.sim.events import EventQueue, SimClock
-from suanli.sim.metrics import SIZE_BUCKETS, CenterUse, Metrics, Waits, bucket_of
+from suanli.sim.metrics import SIZE_BUCKETS, CenterUse, Metrics, Waits, bucket_of, hourly
 from suanli.sim.model import SCENARIOS, Fleet, Job
 from suanli.sim.traces import Trace
 
@@ -275,6 +275,7 @@ class _Sim:
             waits=Waits.of(waits),
             by_size={name: Waits.of(w) for name, w in by_size.items()},
             centers=uses,
+            hourly_card_s=hourly([(c, b, f) for _, c, b, f in self.held], first, last),
         )
 
 
