@@ -305,3 +305,36 @@ def scale(
             verdict = f"{'met' if met else 'missed'} ({'<' if lower else '>'}= {target:g} {unit})"
         rows.append([name, value, verdict])
     table(["figure", ">value", "target"], rows, title=f"bench scale (seed {seed})")
+
+
+@bench_app.command("sim")
+def sim_speed(
+    jobs: Annotated[int, typer.Option("--jobs", help="Jobs to replay (tiled slice).")] = 1_000_000,
+    scenario: Annotated[str, typer.Option("--scenario", help="isolated or exchange.")] = (
+        "exchange"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Replay the Philly slice tiled to --jobs jobs through the simulator, and time it."""
+    from suanli.bench.paper import shared_data
+    from suanli.bench.sim_speed import run_speed
+    from suanli.sim.model import SCENARIOS
+    from suanli.sim.traces import PHILLY_JOBS, PHILLY_VCS, TraceError, load_philly
+
+    if jobs < 1:
+        raise CliError(f"--jobs must be at least 1, got {jobs}")
+    if scenario not in SCENARIOS:
+        raise CliError(f"--scenario must be one of {', '.join(SCENARIOS)}, got {scenario!r}")
+    root = shared_data()
+    if root is None:
+        raise CliError("the shared data folder was not found; set SUANLI_SHARED_DATA")
+    try:
+        trace = load_philly(root / PHILLY_JOBS, root / PHILLY_VCS)
+    except (OSError, TraceError) as exc:
+        raise CliError(f"cannot read the Philly trace: {exc}") from exc
+    with Console(stderr=True).status(f"replaying {jobs:,} jobs ({scenario})"):
+        figures = run_speed(trace, jobs, scenario)
+    if as_json:
+        emit_json(figures)
+        return
+    table(["figure", ">value"], list(figures.items()), title="bench sim")
