@@ -37,7 +37,7 @@ from suanli.cli.output import emit_json, table
 from suanli.engine import POLICIES
 from suanli.engine.policies import NEEDS_MIX
 from suanli.sim.metrics import Metrics
-from suanli.sim.model import SCENARIOS
+from suanli.sim.model import DEFAULT_SCENARIOS, SCENARIOS
 from suanli.sim.plots import write_plots
 from suanli.sim.run import DEFAULT_PENALTY_S, SPANS, Replay, simulate
 from suanli.sim.study import DEFAULT_TARGET_S, GRID, Settings, parse_loads, report, run_study
@@ -122,7 +122,7 @@ def run(
     trace: Annotated[str, typer.Option("--trace", help="philly, or csv (generic).")] = "philly",
     scenario: Annotated[
         str, typer.Option("--scenario", help=f"Scenarios, comma-separated: {', '.join(SCENARIOS)}.")
-    ] = ",".join(SCENARIOS),
+    ] = ",".join(DEFAULT_SCENARIOS),
     load: Annotated[
         float, typer.Option("--load", help="Scale the arrival rate (2: twice as fast).")
     ] = 1.0,
@@ -204,7 +204,7 @@ def study(
     ] = None,
     scenario: Annotated[
         str, typer.Option("--scenario", help=f"Scenarios, comma-separated: {', '.join(SCENARIOS)}.")
-    ] = ",".join(SCENARIOS),
+    ] = ",".join(DEFAULT_SCENARIOS),
     seed: Annotated[int, typer.Option("--seed", help="Seed of any random choice.")] = 0,
     penalty: Annotated[
         int, typer.Option("--penalty", help="Seconds added to a start away from home.")

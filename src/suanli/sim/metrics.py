@@ -133,6 +133,13 @@ class Metrics:
     centers: tuple[CenterUse, ...] = field(default=())
     hourly_card_s: tuple[int, ...] = field(default=())
     """Allocated card-seconds per hour of the span (see the module docstring)."""
+    cost_to_buyers_fen: int = 0
+    """What buyers paid at the list price (less vouchers), for every job that ran."""
+    voucher_fen: int = 0
+    sme_offered: int = 0
+    sme_bought: int = 0
+    induced_card_hours: float = 0.0
+    voucher_fen_per_extra_card_hour: float | None = None
 
     @property
     def utilization(self) -> float | None:
@@ -179,6 +186,12 @@ class Metrics:
             "never_ran": self.never_ran,
             "ran": self.ran,
             "ran_away_from_home": self.away,
+            "cost_to_buyers_fen": self.cost_to_buyers_fen,
+            "voucher_fen": self.voucher_fen,
+            "sme_jobs_offered": self.sme_offered,
+            "sme_jobs_bought": self.sme_bought,
+            "induced_card_hours": self.induced_card_hours,
+            "voucher_fen_per_extra_card_hour": self.voucher_fen_per_extra_card_hour,
             "span_s": self.span_end - self.span_start,
             "by_size": {
                 name: {

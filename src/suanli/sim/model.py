@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from suanli.engine import Demand, PoolInfo, Snapshot, SnapshotBuilder
 
 #: The scenarios a replay can run.
-SCENARIOS: tuple[str, ...] = ("isolated", "exchange")
+SCENARIOS: tuple[str, ...] = ("isolated", "exchange", "exchange+vouchers")
+DEFAULT_SCENARIOS: tuple[str, ...] = ("isolated", "exchange")
+"""What ``sim run`` and ``sim study`` compare unless told otherwise."""
 
 GPU_MODEL = "GPU"
 """Every simulated node has the same accelerator: traces do not say which."""

@@ -24,7 +24,8 @@ Jobs that cannot fit the centers they may use even when empty never run (``never
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 
 import numpy as np
 
@@ -33,6 +34,7 @@ from suanli.sim.events import EventQueue, SimClock
 from suanli.sim.metrics import SIZE_BUCKETS, CenterUse, Metrics, Waits, bucket_of, hourly
 from suanli.sim.model import SCENARIOS, Fleet, Job
 from suanli.sim.traces import Trace
+from suanli.sim.vouchers import VoucherModel, money, sme_demand, with_sme
 
 DEPART = 0
 ARRIVE = 1
@@ -52,6 +54,8 @@ class Replay:
     policy: str = "price"
     seed: int = 0
     span: str = "arrivals"
+    voucher_rate: Decimal = Decimal("0.3")
+    sme_share: float = 0.2
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIOS:
@@ -285,5 +289,33 @@ def simulate(
     *,
     progress: Callable[[int], None] | None = None,
 ) -> Outcome:
-    """Replay ``trace`` as ``replay`` says; ``progress(n)`` hears of every n arrivals."""
-    return _Sim(trace, replay or Replay(), progress).run()
+    """Replay ``trace`` as ``replay`` says; ``progress(n)`` hears of every n arrivals.
+
+    ``exchange+vouchers`` adds the small firms' jobs of :mod:`suanli.sim.vouchers` and
+    replays like ``exchange``; every scenario reports what buyers paid at the list price.
+    """
+    replay = replay or Replay()
+    model = VoucherModel(rate=replay.voucher_rate, share=replay.sme_share)
+    demand = None
+    if replay.scenario == "exchange+vouchers":
+        demand = sme_demand(trace, model, replay.seed)
+        trace = with_sme(trace, demand)
+    outcome = _Sim(trace, replay, progress).run()
+    paid = money(
+        trace.jobs,
+        outcome.start,
+        outcome.end,
+        model,
+        demand.induced if demand else frozenset(),
+        vouchers=demand is not None,
+    )
+    metrics = replace(
+        outcome.metrics,
+        cost_to_buyers_fen=paid.cost_to_buyers_fen,
+        voucher_fen=paid.voucher_fen,
+        sme_offered=demand.offered if demand else 0,
+        sme_bought=len(demand.jobs) if demand else 0,
+        induced_card_hours=paid.induced_card_hours,
+        voucher_fen_per_extra_card_hour=paid.voucher_fen_per_extra_card_hour,
+    )
+    return replace(outcome, metrics=metrics)

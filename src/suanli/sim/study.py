@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from suanli.sim.metrics import Metrics
-from suanli.sim.model import SCENARIOS
+from suanli.sim.model import DEFAULT_SCENARIOS
 from suanli.sim.run import DEFAULT_PENALTY_S, Replay, simulate
 from suanli.sim.traces import Trace
 
@@ -113,7 +113,7 @@ class Settings:
     penalty_s: int = DEFAULT_PENALTY_S
     policy: str = "price"
     seed: int = 0
-    scenarios: tuple[str, ...] = SCENARIOS
+    scenarios: tuple[str, ...] = DEFAULT_SCENARIOS
 
     def __post_init__(self) -> None:
         if self.target_s < 0:
