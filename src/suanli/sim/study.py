@@ -371,7 +371,10 @@ def report(study: Study, command: str, plots: Sequence[str], elapsed_s: float | 
         "load, until they are 0.1 apart. The max load at target is the highest passing "
         "load so found (`+`: every load up to the cap passed); the utilization at target is "
         "the utilization measured in that replay. The activation figure is the difference "
-        "of the utilizations at target, exchange minus isolated.",
+        "of the utilizations at target, exchange minus isolated. The bisection assumes "
+        "p95 wait grows with load; it usually does, but not strictly (packing can make a "
+        "slightly higher load wait a little less), so the sweep table lists every load "
+        "replayed.",
         "",
         f"{study.replays} replays"
         + (f", {elapsed_s:,.1f} s wall clock." if elapsed_s is not None else "."),
