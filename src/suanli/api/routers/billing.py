@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
@@ -99,26 +101,44 @@ def _invoice(ctx: Ctx, invoice_id: int) -> InvoiceOut:
     return ctx.run(work)
 
 
-@router.get(
-    "/v1/invoices/{invoice_id:int}.csv",
-    response_class=Response,
-    tags=["billing"],
-    responses={200: {"content": {"text/csv": {}}}, **_errors(404)},
-)
-def invoice_as_csv(invoice_id: int, ctx: Ctx) -> Response:
-    invoice = _invoice(ctx, invoice_id)
-    return _file(render.invoice_csv(invoice), CSV, f"{invoice.number}.csv", download=True)
+T = TypeVar("T")
+
+
+class Export(StrEnum):
+    """The file formats of invoices and statements."""
+
+    CSV = "csv"
+    HTML = "html"
+
+
+_EXPORTS = {  # format -> media type, downloaded (CSV) or shown (printable HTML)
+    Export.CSV: (CSV, True),
+    Export.HTML: (HTML, False),
+}
+_EXPORT_DOCS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}, "text/html": {}}}
+}
+
+
+def _export(
+    fmt: Export, found: T, as_csv: Callable[[T], str], as_html: Callable[[T], str], stem: str
+) -> Response:
+    """``found`` rendered in the asked format (only that one is rendered)."""
+    media, download = _EXPORTS[fmt]
+    content = (as_csv if fmt is Export.CSV else as_html)(found)
+    return _file(content, media, f"{stem}.{fmt.value}", download=download)
 
 
 @router.get(
-    "/v1/invoices/{invoice_id:int}.html",
+    "/v1/invoices/{invoice_id:int}.{fmt}",
     response_class=Response,
     tags=["billing"],
-    responses={200: {"content": {"text/html": {}}}, **_errors(404)},
+    responses={**_EXPORT_DOCS, **_errors(404)},
 )
-def invoice_as_html(invoice_id: int, ctx: Ctx) -> Response:
+def export_invoice(invoice_id: int, fmt: Export, ctx: Ctx) -> Response:
+    """An invoice as CSV (a download) or as a printable HTML page."""
     invoice = _invoice(ctx, invoice_id)
-    return _file(render.invoice_html(invoice), HTML, f"{invoice.number}.html", download=False)
+    return _export(fmt, invoice, render.invoice_csv, render.invoice_html, invoice.number)
 
 
 @router.get(
@@ -168,39 +188,23 @@ def get_statement(
 
 
 @router.get(
-    "/v1/statements.csv",
+    "/v1/statements.{fmt}",
     response_class=Response,
     tags=["billing"],
-    responses={200: {"content": {"text/csv": {}}}, **_errors(403, 404, 422)},
+    responses={**_EXPORT_DOCS, **_errors(403, 404, 422)},
 )
-def statement_as_csv(
+def export_statement(
+    fmt: Export,
     ctx: Ctx,
     period: str | None = PeriodQuery,
     start: AwareDatetime | None = None,
     end: AwareDatetime | None = None,
     provider_id: int | None = None,
 ) -> Response:
+    """A statement as CSV (a download) or as a printable HTML page."""
     found = _statement(ctx, period, start, end, provider_id)
-    name = f"statement-{found.provider_id}-{found.period_start.date()}.csv"
-    return _file(render.statement_csv(found), CSV, name, download=True)
-
-
-@router.get(
-    "/v1/statements.html",
-    response_class=Response,
-    tags=["billing"],
-    responses={200: {"content": {"text/html": {}}}, **_errors(403, 404, 422)},
-)
-def statement_as_html(
-    ctx: Ctx,
-    period: str | None = PeriodQuery,
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
-    provider_id: int | None = None,
-) -> Response:
-    found = _statement(ctx, period, start, end, provider_id)
-    name = f"statement-{found.provider_id}-{found.period_start.date()}.html"
-    return _file(render.statement_html(found), HTML, name, download=False)
+    stem = f"statement-{found.provider_id}-{found.period_start.date()}"
+    return _export(fmt, found, render.statement_csv, render.statement_html, stem)
 
 
 # -- payouts ------------------------------------------------------------------------------
