@@ -15,13 +15,13 @@ Lock order everywhere: request row -> lease row -> node rows (by id) -> accounts
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from suanli.engine import Demand, Engine, Placement, Snapshot
+from suanli.engine import Demand, Engine, Placement
+from suanli.engine.preempt import Held, plan_preemption
 from suanli.exchange.schemas import RequestIn, UsageIn
 from suanli.exchange.snapshot import SnapshotCache, demand_of, load_snapshot
 from suanli.exchange.validation import validate_request
@@ -192,29 +192,16 @@ class Exchange:
         to the queue. Returns whether anything was preempted."""
         if request.interruptible:
             return False
-        held = work_repo.live_interruptible_allocations(self.session)
-        if not held:
+        held = [
+            Held(lease, node, cards, placed.timestamp())
+            for lease, node, cards, placed in work_repo.live_interruptible_allocations(self.session)
+        ]
+        plan = plan_preemption(self.engine, load_snapshot(self.session), demand, held)
+        if plan is None:
             return False
-        snap = load_snapshot(self.session)
-        free_now = {int(node): int(snap.node_free[row]) for node, row in _rows(snap, held)}
-        for _lease, node_id, cards, _placed in held:
-            with contextlib.suppress(KeyError):
-                snap.node_free[snap.row_of(node_id)] += cards
-        result = self.engine.place(snap, demand)
-        if not isinstance(result, Placement):
-            return False
-        victims: list[int] = []
-        newest_first = sorted(held, key=lambda h: (h[3], h[0]), reverse=True)
-        for allocation in result.allocations:
-            short = allocation.cards - free_now.get(allocation.node_id, allocation.cards)
-            for lease_id, node_id, cards, _placed in newest_first:
-                if short <= 0:
-                    break
-                if node_id == allocation.node_id and lease_id not in victims:
-                    victims.append(lease_id)
-                    short -= cards
+        victims = plan.victims
         reason = f"preempted for on-demand request {request.id}"
-        for lease_id in sorted(victims):
+        for lease_id in victims:
             found = work_repo.lease(self.session, lease_id)
             if found is None:  # pragma: no cover - read in this transaction
                 continue
@@ -222,7 +209,7 @@ class Exchange:
             lease = work_repo.lease(self.session, lease_id, lock=True)
             if lease is not None and lease.status.is_live:
                 self._end(lease, LeaseStatus.PREEMPTED, reason, requeue=True)
-        return bool(victims)
+        return True
 
     def _queue(self, request: Request, reasons: list[str], nearest: list[str]) -> None:
         if request.reasons != reasons or request.nearest != nearest:
@@ -459,12 +446,3 @@ class Exchange:
     def expires_at(self, lease: Lease) -> datetime:
         """When a lease's paid time runs out, counted from its start (or placement)."""
         return (lease.started_at or lease.placed_at) + timedelta(seconds=lease.duration_s)
-
-
-def _rows(snap: Snapshot, held: list[tuple[int, int, int, datetime]]) -> list[tuple[int, int]]:
-    """``(node_id, row)`` for the held nodes that are in the snapshot."""
-    rows = []
-    for _lease, node_id, _cards, _placed in held:
-        with contextlib.suppress(KeyError):
-            rows.append((node_id, snap.row_of(node_id)))
-    return rows
