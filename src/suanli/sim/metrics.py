@@ -9,7 +9,8 @@
   ``span="all"`` measures from the first arrival to the last departure instead. A
   degenerate arrival window (all jobs at one instant) falls back to ``"all"``.
 - **Queueing delay** (wait) = start of running - submission, where the start includes the
-  locality penalty; **job completion time** (JCT) = end - submission. Over the jobs that
+  locality penalty (for a preempted job: all its time queued, over every attempt);
+  **job completion time** (JCT) = end - submission. Over the jobs that
   ran; percentiles p50 / p95 / p99 overall and by job size (:data:`SIZE_BUCKETS`).
 - **Percentiles** use the nearest-rank method: the value of rank ``ceil(p / 100 * n)`` in
   ascending order (1-based), so a percentile is always one of the observed waits.
@@ -140,6 +141,9 @@ class Metrics:
     sme_bought: int = 0
     induced_card_hours: float = 0.0
     voucher_fen_per_extra_card_hour: float | None = None
+    preemptions: int = 0
+    lost_card_s: int = 0
+    """Card-seconds that preempted jobs ran before they were stopped (work thrown away)."""
 
     @property
     def utilization(self) -> float | None:
@@ -192,6 +196,8 @@ class Metrics:
             "sme_jobs_bought": self.sme_bought,
             "induced_card_hours": self.induced_card_hours,
             "voucher_fen_per_extra_card_hour": self.voucher_fen_per_extra_card_hour,
+            "preemptions": self.preemptions,
+            "lost_card_hours": round(self.lost_card_s / 3600, 3),
             "span_s": self.span_end - self.span_start,
             "by_size": {
                 name: {

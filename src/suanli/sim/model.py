@@ -37,23 +37,33 @@ class Job:
     duration: int
     cards: int
     home: str
+    interruptible: bool = False
+    """The job may be preempted by on-demand work (and then restarts later)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Center:
-    """A computing center: ``nodes`` nodes of ``gpus_per_node`` GPUs."""
+    """A computing center: ``nodes`` nodes of ``gpus_per_node`` GPUs, and ``more`` groups
+    of ``(nodes, gpus_per_node)`` where it has nodes of other sizes (each group one pool)."""
 
     name: str
     nodes: int
     gpus_per_node: int = 8
+    more: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def groups(self) -> tuple[tuple[int, int], ...]:
+        """``(nodes, gpus_per_node)`` of each pool."""
+        return ((self.nodes, self.gpus_per_node), *self.more)
 
     @property
     def cards(self) -> int:
-        return self.nodes * self.gpus_per_node
+        return sum(nodes * gpus for nodes, gpus in self.groups)
 
 
 class Fleet:
-    """The centers, in order; center ``i`` is pool ``i`` and engine center id ``i + 1``."""
+    """The centers, in order; center ``i`` is engine center id ``i + 1`` (one pool per
+    node group)."""
 
     def __init__(self, centers: tuple[Center, ...]) -> None:
         names = [c.name for c in centers]
@@ -63,7 +73,7 @@ class Fleet:
             raise ValueError("a fleet needs at least one center")
         self.centers = centers
         self.index = {c.name: i for i, c in enumerate(centers)}
-        self.max_per_node = max(c.gpus_per_node for c in centers)
+        self.max_per_node = max(g for c in centers for _, g in c.groups)
         self._shapes: dict[int, int | None] = {}
 
     def with_homes(self, homes: set[str]) -> Fleet:
@@ -82,25 +92,27 @@ class Fleet:
     def snapshot(self) -> Snapshot:
         """All nodes idle. Node ids count up from 0, center by center."""
         builder = SnapshotBuilder()
-        node_id = 0
+        node_id = pool_id = 0
         for i, center in enumerate(self.centers):
-            builder.add_pool(
-                PoolInfo(
-                    pool_id=i,
-                    center_id=i + 1,
-                    label=center.name,
-                    model=GPU_MODEL,
-                    province=center.name,
-                    price_fen=PRICE_FEN,
-                    cards_per_node=center.gpus_per_node,
-                    memory_gb=32,
-                    tflops=100.0,
-                    inter_node="infiniband",
+            for nodes, gpus in center.groups:
+                builder.add_pool(
+                    PoolInfo(
+                        pool_id=pool_id,
+                        center_id=i + 1,
+                        label=center.name,
+                        model=GPU_MODEL,
+                        province=center.name,
+                        price_fen=PRICE_FEN,
+                        cards_per_node=gpus,
+                        memory_gb=32,
+                        tflops=100.0,
+                        inter_node="infiniband",
+                    )
                 )
-            )
-            for _ in range(center.nodes):
-                builder.add_node(node_id, i)
-                node_id += 1
+                for _ in range(nodes):
+                    builder.add_node(node_id, pool_id)
+                    node_id += 1
+                pool_id += 1
         return builder.build()
 
     def demand(self, cards: int, home: str | None = None) -> Demand:

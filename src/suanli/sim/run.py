@@ -19,10 +19,20 @@ Scenarios (:data:`~suanli.sim.model.SCENARIOS`):
 
 ``load`` compresses inter-arrival times: arrival ``t`` becomes ``floor(t / load)``.
 Jobs that cannot fit the centers they may use even when empty never run (``never_ran``).
+
+Preemption: jobs the trace marks interruptible, and with ``interruptible`` > 0 that share
+of the others too (a seeded draw), run interruptible. A job that is not and fits nowhere
+takes cards back from interruptible jobs through
+:func:`~suanli.engine.preempt.plan_preemption`, the live exchange's own rule (newest
+first, only as many as the chosen nodes need); a preempted job goes back to its queue in
+arrival order and later restarts from the beginning (no checkpoint). Its wait is the time
+it spent queued, over all attempts; the card-seconds it ran before being stopped count as
+allocated and as lost work.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -30,6 +40,7 @@ from decimal import Decimal
 import numpy as np
 
 from suanli.engine import Demand, Engine, Placement, Snapshot, make_engine
+from suanli.engine.preempt import Held, plan_preemption
 from suanli.sim.events import EventQueue, SimClock
 from suanli.sim.metrics import SIZE_BUCKETS, CenterUse, Metrics, Waits, bucket_of, hourly
 from suanli.sim.model import SCENARIOS, Fleet, Job
@@ -42,6 +53,9 @@ DEFAULT_PENALTY_S = 300
 SPANS = ("arrivals", "all")
 ANYWHERE = ""
 """The queue (and failure memo) key of jobs that may run at any center."""
+
+Failed = dict[tuple[str, bool], list[tuple[int, int]]]
+"""Demands that failed this pass, by (queue key, interruptible), as (per node, nodes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +70,11 @@ class Replay:
     span: str = "arrivals"
     voucher_rate: Decimal = Decimal("0.3")
     sme_share: float = 0.2
+    interruptible: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0 <= self.interruptible <= 1:
+            raise ValueError(f"interruptible is a share in 0..1, not {self.interruptible}")
         if self.scenario not in SCENARIOS:
             raise ValueError(
                 f"unknown scenario {self.scenario!r}; choose one of {', '.join(SCENARIOS)}"
@@ -73,19 +90,20 @@ class Replay:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """Per job (in trace order): arrival, start of running and end (-1: never ran), the
-    center it ran at (-1: none), and the figures."""
+    center it ran at (-1: none), its queueing delay (-1: never ran), and the figures."""
 
     arrive: tuple[int, ...]
     start: tuple[int, ...]
     end: tuple[int, ...]
     center: tuple[int, ...]
+    waited: tuple[int, ...]
     metrics: Metrics
 
 
 class _Running:
     """A placed job: its reservation, its center (index), cards and when it was placed."""
 
-    __slots__ = ("cards", "center", "job", "placed", "placement")
+    __slots__ = ("cancelled", "cards", "center", "job", "placed", "placement")
 
     def __init__(self, job: int, placement: Placement, center: int, cards: int, placed: int):
         self.job = job
@@ -93,6 +111,7 @@ class _Running:
         self.center = center
         self.cards = cards
         self.placed = placed
+        self.cancelled = False
 
 
 def _dominated(failed: list[tuple[int, int]], demand: Demand) -> bool:
@@ -132,6 +151,16 @@ class _Sim:
         self.held: list[tuple[int, int, int, int]] = []  # (center, cards, from, to)
         self.never: dict[tuple[str, Demand], bool] = {}
         self.home = [self.fleet.index[j.home] + 1 for j in trace.jobs]  # engine center ids
+        self.since = list(self.arrive)  # when each job last entered its queue
+        self.waited = [0] * n
+        self.flex = [j.interruptible for j in trace.jobs]
+        if replay.interruptible > 0:
+            draw = np.random.default_rng([replay.seed, 1]).random(n).tolist()
+            share = replay.interruptible
+            self.flex = [f or d < share for f, d in zip(self.flex, draw, strict=True)]
+        self.live_flex: dict[int, _Running] = {}
+        self.preemptions = 0
+        self.lost_card_s = 0
 
     # -- placement --------------------------------------------------------------------
     def _never_fits(self, key: str, demand: Demand) -> bool:
@@ -140,22 +169,26 @@ class _Sim:
             found = self.never[(key, demand)] = self.engine.choose(self.empty, demand) is None
         return found
 
-    def _try(self, i: int, failed: dict[str, list[tuple[int, int]]]) -> bool:
-        """Place job ``i`` now if it fits where it may go; record failures in ``failed``."""
+    def _try(self, i: int, failed: Failed) -> bool:
+        """Place job ``i`` now if it fits where it may go (preempting interruptible work if
+        it may); record failures in ``failed``."""
         job = self.jobs[i]
         fleet = self.fleet
-        homes = failed.setdefault(job.home, [])
+        flex = self.flex[i]
+        homes = failed.setdefault((job.home, flex), [])
         home_demand = fleet.demand(job.cards, job.home)
         if self.isolated:
             if _dominated(homes, home_demand):
                 return False
             placement = self.engine.choose(self.snap, home_demand)
             if placement is None:
+                placement = self._preempt_for(i, home_demand)
+            if placement is None:
                 homes.append((home_demand.per_node, home_demand.node_count))
                 return False
             self._begin(i, placement)
             return True
-        anywhere = failed.setdefault(ANYWHERE, [])
+        anywhere = failed.setdefault((ANYWHERE, flex), [])
         any_demand = fleet.demand(job.cards)
         if _dominated(anywhere, any_demand):
             return False
@@ -166,11 +199,43 @@ class _Sim:
                 homes.append((home_demand.per_node, home_demand.node_count))
         if placement is None:
             placement = self.engine.choose(self.snap, any_demand)
-            if placement is None:
-                anywhere.append((any_demand.per_node, any_demand.node_count))
-                return False
+        if placement is None:
+            placement = self._preempt_for(i, home_demand) or self._preempt_for(i, any_demand)
+        if placement is None:
+            anywhere.append((any_demand.per_node, any_demand.node_count))
+            return False
         self._begin(i, placement)
         return True
+
+    def _preempt_for(self, i: int, demand: Demand) -> Placement | None:
+        """Stop interruptible jobs so that on-demand job ``i`` fits; where it goes."""
+        if self.flex[i] or not self.live_flex:
+            return None
+        held = [
+            Held(r.job, a.node_id, a.cards, r.placed)
+            for r in self.live_flex.values()
+            for a in r.placement.allocations
+        ]
+        plan = plan_preemption(self.engine, self.snap, demand, held)
+        if plan is None:
+            return None
+        now = self.clock.seconds
+        for victim in plan.victims:
+            running = self.live_flex.pop(victim)
+            running.cancelled = True
+            self.engine.unreserve(self.snap, running.placement)
+            self.held.append((running.center, running.cards, running.placed, now))
+            self.preemptions += 1
+            self.lost_card_s += running.cards * max(0, now - self.start[victim])
+            self.waited[victim] -= max(0, self.start[victim] - now)  # penalty not sat out
+            self.start[victim] = self.end[victim] = self.center[victim] = -1
+            self.since[victim] = now
+            queue = self.queues.setdefault(self._queue_of(self.jobs[victim]), [])
+            bisect.insort(queue, victim, key=self.arrive.__getitem__)
+            self.dirty.add(self._queue_of(self.jobs[victim]))
+        # as the live exchange does: place again on the snapshot with the victims' cards
+        # back (the plan's GPUs on a node may differ from the ones they held)
+        return self.engine.choose(self.snap, demand)
 
     def _begin(self, i: int, placement: Placement) -> None:
         now = self.clock.seconds
@@ -180,7 +245,10 @@ class _Sim:
         self.start[i] = now + penalty
         self.end[i] = now + penalty + job.duration
         self.center[i] = placement.center_id - 1
+        self.waited[i] += now + penalty - self.since[i]
         running = _Running(i, reserved, placement.center_id - 1, reserved.cards, now)
+        if self.flex[i]:
+            self.live_flex[i] = running
         self.events.push(self.end[i], DEPART, running)
 
     def _queue_of(self, job: Job) -> str:
@@ -191,8 +259,9 @@ class _Sim:
         queue = self.queues.get(key)
         if not queue:
             return
-        failed: dict[str, list[tuple[int, int]]] = {}
-        smallest = failed.setdefault(key, [])  # one GPU on one node failed: all else will
+        failed: Failed = {}
+        # one GPU on one node failed an on-demand job (after preemption): all else will
+        smallest = failed.setdefault((key, False), [])
         left: list[int] = []
         for at, i in enumerate(queue):
             if self._try(i, failed):
@@ -214,6 +283,9 @@ class _Sim:
             clock.advance_to(event.time)
             payload = event.payload
             if isinstance(payload, _Running):
+                if payload.cancelled:
+                    continue
+                self.live_flex.pop(payload.job, None)
                 self.engine.unreserve(self.snap, payload.placement)
                 self.held.append((payload.center, payload.cards, payload.placed, clock.seconds))
                 job = self.jobs[payload.job]
@@ -240,6 +312,7 @@ class _Sim:
             tuple(self.start),
             tuple(self.end),
             tuple(self.center),
+            tuple(w if s >= 0 else -1 for w, s in zip(self.waited, self.start, strict=True)),
             self._metrics(),
         )
 
@@ -261,7 +334,7 @@ class _Sim:
         uses = tuple(
             CenterUse(c.name, c.cards, c.cards * width, allocated[k]) for k, c in enumerate(centers)
         )
-        waits = [self.start[i] - self.arrive[i] for i in ran]
+        waits = [self.waited[i] for i in ran]
         by_size: dict[str, list[int]] = {name: [] for name in SIZE_BUCKETS}
         for i, wait in zip(ran, waits, strict=True):
             by_size[bucket_of(self.jobs[i].cards)].append(wait)
@@ -280,6 +353,8 @@ class _Sim:
             by_size={name: Waits.of(w) for name, w in by_size.items()},
             centers=uses,
             hourly_card_s=hourly([(c, b, f) for _, c, b, f in self.held], first, last),
+            preemptions=self.preemptions,
+            lost_card_s=self.lost_card_s,
         )
 
 

@@ -14,19 +14,17 @@ sweeps the load (the arrival rate scaled by X, see :class:`~suanli.sim.run.Repla
 
 Every replay is deterministic for its (scenario, load), and which loads are replayed
 depends only on the results, never on how many workers ran them, so the study gives the
-same figures for any ``workers``. Replays fan out over a local
-:class:`~concurrent.futures.ProcessPoolExecutor` (both scenarios' bisection steps run side
-by side).
+same figures for any ``workers``. Replays fan out over a local process pool or a Ray
+cluster (:mod:`.fanout`; both scenarios' bisection steps run side by side).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from suanli.sim.fanout import executor
 from suanli.sim.metrics import Metrics
 from suanli.sim.model import DEFAULT_SCENARIOS
 from suanli.sim.run import DEFAULT_PENALTY_S, Replay, simulate
@@ -114,8 +112,12 @@ class Settings:
     policy: str = "price"
     seed: int = 0
     scenarios: tuple[str, ...] = DEFAULT_SCENARIOS
+    interruptible: float = 0.0
+    """Share of jobs that run interruptible (see :class:`~suanli.sim.run.Replay`)."""
 
     def __post_init__(self) -> None:
+        if not 0 <= self.interruptible <= 1:
+            raise ValueError(f"interruptible is a share in 0..1, not {self.interruptible}")
         if self.target_s < 0:
             raise ValueError("the target wait must not be negative")
         if not self.grid or any(not 0 < g <= MAX_LOAD for g in self.grid):
@@ -146,25 +148,20 @@ def _init(trace: Trace) -> None:
 
 def _replay(scenario: str, load: float, settings: Settings, detail: bool) -> Point | Detail:
     assert _TRACE is not None
-    replay = Replay(scenario, load, settings.penalty_s, settings.policy, settings.seed)
+    replay = Replay(
+        scenario,
+        load,
+        settings.penalty_s,
+        settings.policy,
+        settings.seed,
+        interruptible=settings.interruptible,
+    )
     out = simulate(_TRACE, replay)
     m = out.metrics
     if detail:
-        waits = tuple(s - a for a, s in zip(out.arrive, out.start, strict=True) if s >= 0)
+        waits = tuple(w for w in out.waited if w >= 0)
         return Detail(m, waits)
     return Point(load, m.waits.p95, m.utilization)
-
-
-class _Inline(Executor):
-    """Runs each call at once, in this process (``workers=1``)."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # pragma: no cover - handed to the caller
-            future.set_exception(exc)
-        return future
 
 
 def _tenths(load: float) -> int:
@@ -176,14 +173,12 @@ def run_study(
     settings: Settings | None = None,
     *,
     workers: int | None = None,
+    ray_address: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Study:
     """Run the study (see the module docstring) with ``workers`` processes (default: one
-    per CPU; 1 runs everything in this process)."""
+    per CPU; 1 runs everything in this process) or on Ray (:mod:`.fanout`)."""
     settings = settings or Settings()
-    workers = workers or os.cpu_count() or 1
-    if workers < 1:
-        raise ValueError("workers must be at least 1")
     grid = sorted(set(settings.grid))
     replays = 0
 
@@ -191,17 +186,11 @@ def run_study(
         if progress is not None:
             progress(text)
 
-    executor: Executor
-    if workers == 1:
-        _init(trace)
-        executor = _Inline()
-    else:
-        executor = ProcessPoolExecutor(workers, initializer=_init, initargs=(trace,))
-    with executor:
+    with executor(_init, (trace,), workers=workers, ray_address=ray_address) as pool:
 
         def fan(calls: Iterable[tuple[str, float, bool]]) -> list[Point | Detail]:
             nonlocal replays
-            futures = [executor.submit(_replay, s, load, settings, d) for s, load, d in calls]
+            futures = [pool.submit(_replay, s, load, settings, d) for s, load, d in calls]
             replays += len(futures)
             return [f.result() for f in futures]
 
@@ -300,7 +289,12 @@ def report(study: Study, command: str, plots: Sequence[str], elapsed_s: float | 
         "",
         f"{study.jobs:,} jobs on {study.cards:,} cards; target p95 queueing delay "
         f"{_hours(st.target_s)} ({st.target_s:,} s); locality penalty {st.penalty_s} s; "
-        f"policy `{st.policy}`; seed {st.seed}.",
+        f"policy `{st.policy}`; seed {st.seed}"
+        + (
+            f"; {st.interruptible:.0%} of jobs interruptible (preempted by on-demand work)."
+            if st.interruptible
+            else "."
+        ),
         "",
         "## The activation figure",
         "",
