@@ -10,11 +10,14 @@ import pytest
 from suanli.bench.paper import shared_data
 from suanli.sim.model import Center
 from suanli.sim.traces import (
+    OPENB_NODES,
+    OPENB_PODS,
     PHILLY_JOBS,
     PHILLY_VCS,
     TraceError,
     load_centers,
     load_generic,
+    load_openb,
     load_philly,
 )
 
@@ -132,3 +135,62 @@ def test_the_provided_philly_slice() -> None:
     assert sum(c.cards for c in trace.centers) == 352 * 8
     assert trace.jobs[0].submit == 0
     assert all(a.submit <= b.submit for a, b in zip(trace.jobs, trace.jobs[1:], strict=False))
+
+
+def test_generic_interruptible_column(tmp_path: Path, centers: Path) -> None:
+    text = (
+        "job_id,submit,duration,cards,home,interruptible\nx,0,60,1,a,1\ny,1,60,1,a,\nz,2,6,1,a,no\n"
+    )
+    trace = load_generic(write(tmp_path, "jobs.csv", text), centers)
+    assert [j.interruptible for j in trace.jobs] == [True, False, False]
+    bad = write(
+        tmp_path, "bad.csv", "job_id,submit,duration,cards,home,interruptible\nx,0,6,1,a,maybe\n"
+    )
+    with pytest.raises(TraceError, match="line 2: interruptible must be 1 or 0, not 'maybe'"):
+        load_generic(bad, centers)
+
+
+def test_openb_format(tmp_path: Path) -> None:
+    nodes = write(
+        tmp_path,
+        "nodes.csv",
+        "sn,cpu_milli,memory_mib,gpu,model\n"
+        "n0,64000,262144,8,G2\nn1,64000,262144,8,G2\nn2,32000,131072,2,T4\n"
+        "n3,32000,131072,4,T4\nn4,96000,393216,0,\n",
+    )
+    pods = write(
+        tmp_path,
+        "pods.csv",
+        "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,"
+        "creation_time,deletion_time,scheduled_time\n"
+        "p0,1000,1024,1,500,,LS,Running,100,700,100\n"
+        "p1,1000,1024,0,0,,LS,Running,0,50,0\n"
+        "p2,1000,1024,2,1000,T4|G2,BE,Running,50,50,50\n"
+        "p3,1000,1024,8,1000,A100|G2,LS,Running,300,400,300\n",
+    )
+    trace = load_openb(pods, nodes)
+    assert trace.centers == (Center("G2", 2, 8), Center("T4", 1, 4, ((1, 2),)))
+    assert sum(c.cards for c in trace.centers) == 22
+    # p1 has no GPU; times relative to the first pod (p2 at 50); p2 lasts at least 1 s;
+    # the sharing pod p0 takes one whole card; p2 and p3 go home to their spec's model
+    got = [(j.job_id, j.submit, j.duration, j.cards, j.home, j.interruptible) for j in trace.jobs]
+    assert got[0] == ("p2", 0, 1, 2, "T4", True)
+    assert got[1][:4] == ("p0", 50, 600, 1)
+    assert got[2] == ("p3", 250, 100, 8, "G2", False)
+    # a pod without a spec is homed by its name, the same way every time
+    assert load_openb(pods, nodes).jobs[1].home == got[1][4]
+    bad = write(tmp_path, "bad.csv", "name,num_gpu,creation_time,deletion_time\np,1,10,5\n")
+    with pytest.raises(TraceError, match="line 2: deleted before it was created"):
+        load_openb(bad, nodes)
+    with pytest.raises(TraceError, match="missing column"):
+        load_openb(write(tmp_path, "nt.csv", "name,num_gpu\np,1\n"), nodes)
+
+
+@pytest.mark.skipif(DATA is None, reason="no shared data folder")
+def test_the_provided_openb_trace() -> None:
+    assert DATA is not None
+    trace = load_openb(DATA / OPENB_PODS, DATA / OPENB_NODES)
+    assert sum(c.cards for c in trace.centers) == 6212
+    assert len(trace.jobs) == 8152 - 1088  # the pods with GPUs
+    assert {c.name for c in trace.centers} >= {"G2", "T4", "V100M16"}
+    assert sum(j.interruptible for j in trace.jobs) > 0

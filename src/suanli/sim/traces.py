@@ -1,4 +1,4 @@
-"""Trace loaders: the Philly trace, and a generic CSV format for anyone's own trace.
+"""Trace loaders: the Philly and openb traces, and a generic CSV format for anyone's own.
 
 **Philly** (``shared/data/philly/``): jobs ``timestamp,duration,num_gpus,gpu_time,cluster``
 (submission time in UTC as ``YYYY-MM-DD HH:MM:SS``, duration in seconds, GPUs, GPU
@@ -17,11 +17,26 @@ cluster is one center of 8-GPU nodes. A job's id is its line number in the file.
 - ``duration``: whole seconds the job runs, at least 1;
 - ``cards``: GPUs the job needs, at least 1;
 - ``home``: the center that owns the job (it need not be listed among the centers: an
-  unlisted home has no capacity, so its jobs never run in the isolated scenario).
+  unlisted home has no capacity, so its jobs never run in the isolated scenario);
+- ``interruptible`` (optional column): ``1``/``true``/``yes`` for a job that on-demand
+  work may preempt, ``0``/``false``/``no`` or empty for one it may not.
 
 **Centers CSV** (both formats): a header, then ``name,nodes[,gpus_per_node]`` per row
 (column names are free; Philly's ``vc,node num`` is this with 8 GPUs a node). A missing
 third column means 8 GPUs a node.
+
+**openb** (``shared/data/openb/``, Alibaba's GPU cluster trace v2023): pods
+``name,...,num_gpu,gpu_milli,gpu_spec,qos,...,creation_time,deletion_time`` and GPU nodes
+``sn,cpu_milli,memory_mib,gpu,model``. openb is one cluster; the replay splits it into
+centers by hardware, one per GPU model (``G2``, ``T4``, ...; a pool per node size where a
+model comes in several), as if each kind of machine were run by its own center. A pod
+with GPUs is a job (CPU-only pods are left out): submitted at ``creation_time``, running
+``deletion_time - creation_time`` seconds (at least 1), with ``num_gpu`` whole cards (a
+GPU-sharing pod, ``gpu_milli`` < 1000, takes one whole card: the replay works in cards).
+Its home is the first model its ``gpu_spec`` names that has nodes; a pod that
+accepts any model is homed by a stable hash of its name, each center taking a share of
+pods equal to its share of the cards. ``qos`` ``BE`` (best effort) pods are interruptible.
+The pod lists without times (``multigpu*``) cannot be replayed.
 
 Jobs larger than their home center are kept: the replay counts them as never-runnable
 where they may not leave home. Bad rows raise :class:`TraceError` naming file and line.
@@ -30,8 +45,9 @@ where they may not leave home. Bad rows raise :class:`TraceError` naming file an
 from __future__ import annotations
 
 import csv
+import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,7 +59,11 @@ PHILLY_VCS = "philly/philly_vc_nodes.csv"
 GPUS_PER_NODE = 8
 GENERIC_COLUMNS = ("job_id", "submit", "duration", "cards", "home")
 PHILLY_COLUMNS = ("timestamp", "duration", "num_gpus", "cluster")
+OPENB_PODS = "openb/openb_pod_list_default.csv"
+OPENB_NODES = "openb/openb_node_list_gpu_node.csv"
+OPENB_COLUMNS = ("name", "num_gpu", "creation_time", "deletion_time")
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+FLAGS = {"": False, "0": False, "false": False, "no": False, "1": True, "true": True, "yes": True}
 
 
 class TraceError(ValueError):
@@ -112,7 +132,7 @@ def _trace(
     """Jobs with absolute submit seconds (after ``origin``), made relative to the first."""
     stamped.sort(key=lambda s: s[0])  # stable: ties stay in file order
     first = stamped[0][0] if stamped else 0
-    jobs = tuple(Job(j.job_id, at - first, j.duration, j.cards, j.home) for at, j in stamped)
+    jobs = tuple(replace(j, submit=at - first) for at, j in stamped)
     return Trace(name, origin + timedelta(seconds=first), jobs, centers)
 
 
@@ -199,7 +219,11 @@ def load_generic_jobs(path: Path) -> tuple[datetime, list[tuple[int, Job]]]:
         cards = _whole(path, line, "cards", row["cards"], 1)
         if not row["home"]:
             raise TraceError(f"{path} line {line}: home is empty")
-        stamped.append((at, Job(job_id, at, duration, cards, row["home"])))
+        flex = row.get("interruptible", "").lower()
+        if flex not in FLAGS:
+            raise TraceError(f"{path} line {line}: interruptible must be 1 or 0, not {flex!r}")
+        job = Job(job_id, at, duration, cards, row["home"], FLAGS[flex])
+        stamped.append((at, job))
     return UNIX_EPOCH, stamped
 
 
@@ -208,3 +232,53 @@ def load_generic(jobs: Path, centers: Path) -> Trace:
     fleet = load_centers(centers)
     origin, stamped = load_generic_jobs(jobs)
     return _trace(jobs.stem, stamped, fleet, origin)
+
+
+def load_openb_centers(path: Path) -> tuple[Center, ...]:
+    """One center per GPU model of an openb node list (a pool per node size, largest
+    first); CPU-only nodes left out."""
+    count: dict[tuple[str, int], int] = {}
+    for line, row in _rows(path, ("gpu", "model")):
+        gpus = _whole(path, line, "gpu", row["gpu"], 0)
+        if gpus == 0:
+            continue
+        if not row["model"]:
+            raise TraceError(f"{path} line {line}: a GPU node needs a model")
+        count[(row["model"], gpus)] = count.get((row["model"], gpus), 0) + 1
+    groups: dict[str, list[tuple[int, int]]] = {}
+    for (model, gpus), nodes in sorted(count.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
+        groups.setdefault(model, []).append((nodes, gpus))
+    centers = [Center(m, g[0][0], g[0][1], tuple(g[1:])) for m, g in sorted(groups.items())]
+    if not centers:
+        raise TraceError(f"{path}: no GPU nodes")
+    return tuple(centers)
+
+
+def _openb_home(name: str, spec: str, centers: tuple[Center, ...], bounds: list[int]) -> str:
+    """The first model of ``spec`` that has a center, else a stable draw by name."""
+    for model in (m.strip() for m in spec.split("|") if m.strip()):
+        if any(c.name == model for c in centers):
+            return model
+    point = zlib.crc32(name.encode()) % bounds[-1]
+    return centers[next(k for k, b in enumerate(bounds) if point < b)].name
+
+
+def load_openb(pods: Path, nodes: Path) -> Trace:
+    """An openb pod list with times, on the centers of an openb node list."""
+    centers = load_openb_centers(nodes)
+    bounds: list[int] = []
+    for c in centers:
+        bounds.append((bounds[-1] if bounds else 0) + c.cards)
+    stamped: list[tuple[int, Job]] = []
+    for line, row in _rows(pods, OPENB_COLUMNS):
+        cards = _whole(pods, line, "num_gpu", row["num_gpu"], 0)
+        if cards == 0:
+            continue
+        at = _whole(pods, line, "creation_time", row["creation_time"], 0)
+        gone = _whole(pods, line, "deletion_time", row["deletion_time"], 0)
+        if gone < at:
+            raise TraceError(f"{pods} line {line}: deleted before it was created")
+        home = _openb_home(row["name"], row.get("gpu_spec", ""), centers, bounds)
+        flex = row.get("qos", "") == "BE"
+        stamped.append((at, Job(row["name"], at, max(1, gone - at), cards, home, flex)))
+    return _trace("openb", stamped, centers, UNIX_EPOCH)
