@@ -83,7 +83,7 @@ def test_tables_for_people(files: tuple[Path, Path]) -> None:
         (["--limit", "0"], "error: --limit must be positive"),
         (["--penalty", "-5"], "error: --penalty must not be negative"),
         (["--policy", "fgd"], "error: unknown policy 'fgd' for the simulator"),
-        (["--trace", "openb"], "error: unknown trace 'openb'"),
+        (["--trace", "kaggle"], "error: unknown trace 'kaggle'"),
     ],
 )
 def test_bad_input_is_one_line(files: tuple[Path, Path], extra: list[str], message: str) -> None:
@@ -103,3 +103,16 @@ def test_missing_and_bad_files(tmp_path: Path, files: tuple[Path, Path]) -> None
     bad.write_text("job_id,submit,duration,cards,home\nx,0,60,zero,a\n")
     code, _, err = run("--trace", "csv", "--jobs", str(bad), "--vcs", str(centers))
     assert code == 1 and "line 2: cards must be a whole number" in err
+
+
+def test_interruptible_share_preempts(files: tuple[Path, Path]) -> None:
+    jobs, centers = files
+    args = ("--trace", "csv", "--jobs", str(jobs), "--vcs", str(centers), "--load", "3")
+    code, out, _ = run(*args, "--interruptible", "0.5", "--json")
+    assert code == 0
+    figures = json.loads(out)["scenarios"]["isolated"]
+    assert figures["preemptions"] > 0 and figures["lost_card_hours"] > 0
+    code, out, _ = run(*args, "--json")
+    assert json.loads(out)["scenarios"]["isolated"]["preemptions"] == 0
+    code, _, err = run(*args, "--interruptible", "-0.1")
+    assert (code, err) == (1, "error: --interruptible is a share in 0..1, not -0.1\n")
