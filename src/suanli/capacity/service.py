@@ -18,7 +18,7 @@ from suanli.capacity.schemas import (
     PoolOut,
     PoolPatch,
 )
-from suanli.catalog.regions import province_en, province_zh
+from suanli.catalog.regions import province_en, province_zh, provinces_in
 from suanli.engine import INTER_NODE_RANK
 from suanli.kit.clock import Clock
 from suanli.kit.errors import ConflictError, NotFoundError, ValidationError
@@ -240,11 +240,29 @@ class CapacityService:
         province: str | None = None,
         min_free: int = 0,
         max_price_fen: int | None = None,
+        min_memory_gb: int | None = None,
+        inter_node: str | None = None,
+        region: str | None = None,
     ) -> list[OfferOut]:
-        """Active pools of active centers, with free cards; anyone may browse."""
+        """Active pools of active centers, with free cards; anyone may browse.
+
+        ``min_memory_gb`` is per card (the catalog's figure for the pool's model);
+        ``inter_node`` is the pools' inter-node fabric exactly (none, ethernet, roce,
+        infiniband); ``region`` is one of the catalog's geographic regions of provinces
+        (:data:`suanli.catalog.regions.REGIONS`)."""
         self.principal.require(Scope.CAPACITY_READ)
         wanted_model = canonical_model(model) if model else None
         wanted_province = _canonical_province(province) if province else None
+        if inter_node is not None and inter_node not in INTER_NODE_RANK:
+            raise ValidationError(
+                f"unknown inter_node {inter_node!r}; use one of {', '.join(INTER_NODE_RANK)}"
+            )
+        in_region: frozenset[str] | None = None
+        if region is not None:
+            try:
+                in_region = frozenset(provinces_in(region))
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from exc
         pools = repo.pools(self.session, model=wanted_model)
         free = repo.free_by_pool(self.session, [p.id for p in pools])
         centers = {c.id: c for c in repo.centers(self.session)}
@@ -259,7 +277,13 @@ class CapacityService:
                 continue
             if free.get(p.id, 0) < min_free:
                 continue
+            if inter_node is not None and p.inter_node != inter_node:
+                continue
+            if in_region is not None and c.province not in in_region:
+                continue
             acc = catalog.get(p.model)
+            if min_memory_gb is not None and acc.memory_gb < min_memory_gb:
+                continue
             found.append(
                 OfferOut(
                     pool_id=p.id,

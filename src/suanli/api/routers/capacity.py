@@ -82,9 +82,22 @@ def offers(
     province: str | None = None,
     min_free: int = Query(default=0, ge=0),
     max_price_fen: int | None = Query(default=None, gt=0),
+    min_memory_gb: int | None = Query(default=None, ge=1, description="memory per card, GB"),
+    inter_node: str | None = Query(
+        default=None, description="the pools' fabric: none|ethernet|roce|infiniband"
+    ),
+    region: str | None = Query(
+        default=None, description="North|East|South|Central|Southwest|Northwest|Northeast"
+    ),
 ) -> list[OfferOut]:
     return ctx.run(
         lambda s, p: _svc(ctx, s, p).offers(
-            model=model, province=province, min_free=min_free, max_price_fen=max_price_fen
+            model=model,
+            province=province,
+            min_free=min_free,
+            max_price_fen=max_price_fen,
+            min_memory_gb=min_memory_gb,
+            inter_node=inter_node,
+            region=region,
         )
     )
