@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from suanli.engine import Demand, Engine, Placement
-from suanli.engine.preempt import Held, plan_preemption
+from suanli.engine import Code, Demand, Engine, Placement, Unplaced
+from suanli.engine.preempt import Held, Preemption, plan_preemption
 from suanli.exchange.schemas import RequestIn, UsageIn
 from suanli.exchange.snapshot import SnapshotCache, demand_of, load_snapshot
 from suanli.exchange.validation import validate_request
@@ -190,13 +190,7 @@ class Exchange:
         lease's cards are free; if it fits there, the interruptible leases on the chosen
         nodes are preempted (newest first, only as many as each node needs) and go back
         to the queue. Returns whether anything was preempted."""
-        if request.interruptible:
-            return False
-        held = [
-            Held(lease, node, cards, placed.timestamp())
-            for lease, node, cards, placed in work_repo.live_interruptible_allocations(self.session)
-        ]
-        plan = plan_preemption(self.engine, load_snapshot(self.session), demand, held)
+        plan = self._preemption(request, demand)
         if plan is None:
             return False
         victims = plan.victims
@@ -210,6 +204,34 @@ class Exchange:
             if lease is not None and lease.status.is_live:
                 self._end(lease, LeaseStatus.PREEMPTED, reason, requeue=True)
         return True
+
+    def _preemption(self, request: Request, demand: Demand) -> Preemption | None:
+        """The preemption that would make room for on-demand ``request`` (read-only)."""
+        if request.interruptible:
+            return None
+        held = [
+            Held(lease, node, cards, placed.timestamp())
+            for lease, node, cards, placed in work_repo.live_interruptible_allocations(self.session)
+        ]
+        return plan_preemption(self.engine, load_snapshot(self.session), demand, held)
+
+    def what_if(self, request: Request) -> tuple[Placement | Unplaced, bool]:
+        """Where :meth:`try_place` would put ``request`` now, writing nothing: the same
+        due-time check, snapshot, engine and preemption rule; the request need not be
+        stored. Returns the engine's answer and whether interruptible work would be
+        preempted for it."""
+        now = self.clock.now()
+        if request.earliest_start is not None and request.earliest_start > now:
+            reason = f"not before {request.earliest_start.isoformat()}"
+            return Unplaced((reason,), (), Code.UNSCHEDULABLE), False
+        demand = demand_of(request)
+        result = self.engine.place(load_snapshot(self.session), demand)
+        if isinstance(result, Placement):
+            return result, False
+        plan = self._preemption(request, demand)
+        if plan is not None:
+            return plan.placement, True
+        return result, False
 
     def _queue(self, request: Request, reasons: list[str], nearest: list[str]) -> None:
         if request.reasons != reasons or request.nearest != nearest:

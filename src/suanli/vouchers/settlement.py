@@ -67,19 +67,74 @@ def settle_voucher(
     session: Session, clock: Clock, ledger: Ledger, lease: Lease, charge_fen: int
 ) -> VoucherOutcome:
     """Pay the voucher share of ``charge_fen`` for ``lease`` (see the module docstring)."""
-    now = clock.now()
+    decision = decide_voucher(
+        session,
+        ledger,
+        LeaseParties(lease.buyer_id, lease.provider_id, lease.center_id, lease.model),
+        charge_fen,
+        clock.now(),
+        lock=True,
+    )
+    if decision.choice is None:
+        return NONE if decision.note is None else VoucherOutcome(0, 0, decision.note, None)
+    c = decision.choice
+    return _redeem(session, clock, ledger, lease, c.program, c.grant, charge_fen, c.rate, c.paid)
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseParties:
+    """Who a (possibly hypothetical) lease is between, where, and on what model."""
+
+    buyer_id: int
+    provider_id: int
+    center_id: int
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherChoice:
+    """The grant that would pay, at which rate, and how much."""
+
+    program: VoucherProgram
+    grant: VoucherGrant
+    rate: Decimal
+    paid: rules.Subsidy
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherDecision:
+    """A grant that pays (``choice``), or None with why not (``note``; None when the
+    buyer has no usable grant or the charge is zero)."""
+
+    choice: VoucherChoice | None
+    note: str | None
+
+
+def decide_voucher(
+    session: Session,
+    ledger: Ledger,
+    parties: LeaseParties,
+    charge_fen: int,
+    now: datetime,
+    *,
+    lock: bool,
+) -> VoucherDecision:
+    """Which grant pays how much of ``charge_fen`` if the lease settles at ``now``:
+    steps 1-3 of the module docstring, writing nothing. Settlement passes ``lock=True``
+    (program then grant row locks, re-checked); a quote passes ``lock=False`` and
+    reads the same rows and totals without locking them."""
     if charge_fen <= 0:
-        return NONE
-    grants = vouchers_repo.usable_grants(session, lease.buyer_id, now)
+        return VoucherDecision(None, None)
+    grants = vouchers_repo.usable_grants(session, parties.buyer_id, now)
     if not grants:
-        return NONE
-    buyer = orgs_repo.by_id(session, lease.buyer_id)
-    provider = orgs_repo.by_id(session, lease.provider_id)
-    center = capacity_repo.center(session, lease.center_id)
+        return VoucherDecision(None, None)
+    buyer = orgs_repo.by_id(session, parties.buyer_id)
+    provider = orgs_repo.by_id(session, parties.provider_id)
+    center = capacity_repo.center(session, parties.center_id)
     assert buyer is not None and provider is not None and center is not None
     related = rules.related_party(buyer, provider)
     if related is not None:
-        return VoucherOutcome(0, 0, f"no voucher: {related} (related-party deal)", None)
+        return VoucherDecision(None, f"no voucher: {related} (related-party deal)")
     facts = rules.LeaseFacts(
         provider_id=provider.id,
         center_province=center.province,
@@ -88,7 +143,7 @@ def settle_voucher(
         charge_fen=charge_fen,
         settled_at=now,
     )
-    domestic = accelerators.get(lease.model).domestic
+    domestic = accelerators.get(parties.model).domestic
     reasons: list[str] = []
     for candidate in grants:
         program = vouchers_repo.program(session, candidate.program_id)
@@ -97,8 +152,10 @@ def settle_voucher(
         if problems:
             reasons.extend(problems)
             continue
-        program = vouchers_repo.program(session, program.id, lock=True)
-        grant = vouchers_repo.grant(session, candidate.id, lock=True)
+        grant: VoucherGrant | None = candidate
+        if lock:
+            program = vouchers_repo.program(session, program.id, lock=True)
+            grant = vouchers_repo.grant(session, candidate.id, lock=True)
         assert program is not None and grant is not None
         if not _still_usable(program, grant, now):
             continue
@@ -109,10 +166,24 @@ def settle_voucher(
             limit = rules.LIMIT_NAMES.get(paid.limited_by or "", "the rate")
             reasons.append(f"program {program.name}: {limit} is used up")
             continue
-        return _redeem(session, clock, ledger, lease, program, grant, charge_fen, rate, paid)
+        return VoucherDecision(VoucherChoice(program, grant, rate, paid), None)
     if not reasons:
-        return NONE
-    return VoucherOutcome(0, 0, "no voucher: " + "; ".join(dict.fromkeys(reasons)), None)
+        return VoucherDecision(None, None)
+    return VoucherDecision(None, "no voucher: " + "; ".join(dict.fromkeys(reasons)))
+
+
+def voucher_note(
+    program: VoucherProgram, charge_fen: int, rate: Decimal, paid: rules.Subsidy
+) -> str:
+    """``voucher ¥X from program P (30% of ¥Y, deduct)``, and the limit that cut it."""
+    mode = program.settlement_mode
+    note = (
+        f"voucher {yuan(paid.amount_fen)} from program {program.name} "
+        f"({percent(rate)} of {yuan(charge_fen)}, {mode.value.replace('_', ' ')})"
+    )
+    if paid.limited_by is not None:
+        note += f"; limited by {rules.LIMIT_NAMES[paid.limited_by]}"
+    return note
 
 
 def _still_usable(program: VoucherProgram, grant: VoucherGrant, now: datetime) -> bool:
@@ -203,12 +274,7 @@ def _redeem(
     session.add(redemption)
     grant.redeemed_fen += paid.amount_fen
     session.flush()
-    note = (
-        f"voucher {yuan(paid.amount_fen)} from program {program.name} "
-        f"({percent(rate)} of {yuan(charge_fen)}, {mode.value.replace('_', ' ')})"
-    )
-    if paid.limited_by is not None:
-        note += f"; limited by {rules.LIMIT_NAMES[paid.limited_by]}"
+    note = voucher_note(program, charge_fen, rate, paid)
     flags.check_lease(session, clock, lease, program, redemption)
     escrow = paid.amount_fen if into is AccountKind.ESCROW else 0
     return VoucherOutcome(paid.amount_fen, escrow, note, redemption)
