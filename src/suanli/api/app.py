@@ -16,6 +16,7 @@ from suanli.api.routers import agent as agent_routes
 from suanli.api.routers import audit as audit_routes
 from suanli.api.routers import billing as billing_routes
 from suanli.api.routers import capacity, leases, orgs, reports, requests, vouchers, wallet
+from suanli.console import mount_console
 from suanli.kit.clock import Clock, SystemClock
 from suanli.settings import Settings
 from suanli.store import Database
@@ -62,6 +63,7 @@ def create_app(
     app.include_router(agent_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(billing_routes.router)
+    app.include_router(requests.quotes_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
@@ -69,8 +71,10 @@ def create_app(
             session.connection().exec_driver_sql("SELECT 1")
         return {"status": "ok", "version": __version__, "database": db.dialect}
 
+    mount_console(app)
+
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+        return RedirectResponse("/console/")
 
     return app

@@ -33,6 +33,10 @@ from suanli.capacity.schemas import (
     PoolPatch,
 )
 from suanli.exchange.agents import AgentLeaseOut, HeartbeatIn, HeartbeatOut
+from suanli.exchange.earnings import EarningsSeries
+from suanli.exchange.overview import Overview
+from suanli.exchange.prices import PriceIndex
+from suanli.exchange.quotes import Quote
 from suanli.exchange.reports import UtilizationReport
 from suanli.exchange.schemas import (
     EndIn,
@@ -43,6 +47,7 @@ from suanli.exchange.schemas import (
     UsageIn,
     UsageOut,
 )
+from suanli.exchange.series import UtilizationSeries
 from suanli.ledger.audit import LedgerAudit
 from suanli.ledger.schemas import TopupIn, TopupOut, WalletOut
 from suanli.orgs.schemas import KeyIn, KeyOut, OrgIn, OrgOut
@@ -195,12 +200,18 @@ class Client:
         province: str | None = None,
         min_free: int | None = None,
         max_price_fen: int | None = None,
+        min_memory_gb: int | None = None,
+        inter_node: str | None = None,
+        region: str | None = None,
     ) -> list[OfferOut]:
         params = {
             "model": model,
             "province": province,
             "min_free": min_free,
             "max_price_fen": max_price_fen,
+            "min_memory_gb": min_memory_gb,
+            "inter_node": inter_node,
+            "region": region,
         }
         return self._many(OfferOut, "/v1/offers", params=params)
 
@@ -211,6 +222,11 @@ class Client:
         return self._one(
             RequestOut, "POST", "/v1/requests", body=request, idempotency_key=idempotency_key
         )
+
+    def quote(self, request: RequestIn) -> Quote:
+        """Where ``request`` would be placed now and what it would cost, with and without
+        the buyer's vouchers; nothing is stored (buyers only)."""
+        return self._one(Quote, "POST", "/v1/quotes", body=request)
 
     def list_requests(self, status: str | None = None, limit: int = 200) -> list[RequestOut]:
         return self._many(RequestOut, "/v1/requests", params={"status": status, "limit": limit})
@@ -287,6 +303,47 @@ class Client:
             "by": by,
         }
         return self._one(UtilizationReport, "GET", "/v1/reports/utilization", params=params)
+
+    @staticmethod
+    def _window_params(
+        start: datetime | None, end: datetime | None, step_s: int | None
+    ) -> dict[str, Any]:
+        return {
+            "start": start.isoformat() if start else None,
+            "end": end.isoformat() if end else None,
+            "step_s": step_s,
+        }
+
+    def utilization_series(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        step_s: int | None = None,
+    ) -> UtilizationSeries:
+        """Allocated / available card-hours per bucket (default: the last day by hour)."""
+        params = self._window_params(start, end, step_s)
+        return self._one(UtilizationSeries, "GET", "/v1/reports/utilization/series", params=params)
+
+    def overview(self) -> Overview:
+        """Centers, cards, allocation, the queue and utilization now, by province."""
+        return self._one(Overview, "GET", "/v1/reports/overview")
+
+    def prices(self) -> PriceIndex:
+        """The price index per accelerator model (any key)."""
+        return self._one(PriceIndex, "GET", "/v1/reports/prices")
+
+    def earnings(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        step_s: int | None = None,
+        provider_id: int | None = None,
+    ) -> EarningsSeries:
+        """Providers' net earnings per bucket (providers: own; the operator: all or one)."""
+        params = {**self._window_params(start, end, step_s), "provider_id": provider_id}
+        return self._one(EarningsSeries, "GET", "/v1/reports/earnings", params=params)
 
     # -- billing ----------------------------------------------------------------------
     def _text(self, path: str, params: dict[str, Any] | None = None) -> str:

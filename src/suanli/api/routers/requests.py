@@ -1,4 +1,5 @@
-"""Buyers' requests: submit, list, read, cancel."""
+"""Buyers' requests: submit, list, read, cancel; and quotes (``POST /v1/quotes``, on
+``quotes_router``): what a request would get if submitted now, writing nothing."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from suanli.api.context import Ctx
 from suanli.api.queue import schedule_placement
+from suanli.exchange.quotes import Quote, quote
 from suanli.exchange.schemas import EndIn, RequestIn, RequestOut
 from suanli.exchange.service import Exchange
 from suanli.exchange.views import request_out, requests_out
@@ -15,6 +17,7 @@ from suanli.orgs.auth import Principal
 from suanli.vocab import RequestStatus
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
+quotes_router = APIRouter(prefix="/v1/quotes", tags=["requests"])
 
 
 def _ex(ctx: Ctx, session: Session, principal: Principal) -> Exchange:
@@ -55,3 +58,10 @@ def cancel(
     out = ctx.run(lambda s, p: request_out(s, _ex(ctx, s, p).cancel(request_id, reason)))
     schedule_placement(background, ctx.state)
     return out
+
+
+@quotes_router.post("", response_model=Quote)
+def quote_request(body: RequestIn, ctx: Ctx) -> Quote:
+    """Where the engine would place this request now and what it would cost, at list
+    price and after the buyer's voucher grants (buyers only; nothing is stored)."""
+    return ctx.run(lambda s, p: quote(s, ctx.state.clock, ctx.state.settings, p, body))
