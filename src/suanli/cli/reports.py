@@ -1,7 +1,9 @@
-"""``suanli report ...``: where capacity works and where it sleeps."""
+"""``suanli report ...``: where capacity works and where it sleeps, what it costs and
+what it earns."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
@@ -68,6 +70,157 @@ def utilization(
             for r in rows
         ],
         title=f"utilization {output.when(report.start)} to {output.when(report.end)}",
+    )
+
+
+From = Annotated[
+    str | None, typer.Option("--from", help="Window start, ISO 8601 (default: a day ago).")
+]
+To = Annotated[str | None, typer.Option("--to", help="Window end, ISO 8601 (default: now).")]
+StepS = Annotated[
+    int | None,
+    typer.Option("--step-s", help="Bucket length in seconds (default 3600; at least 60)."),
+]
+
+
+def _window(
+    start: str | None, end: str | None, step_s: int | None
+) -> tuple[datetime | None, datetime | None, int | None]:
+    since = parse.optional_instant(start, "--from")
+    until = parse.optional_instant(end, "--to")
+    if since is not None and until is not None and until <= since:
+        raise CliError("--to must be after --from")
+    return since, until, parse.optional_at_least(step_s, 60, "--step-s")
+
+
+@app.command("overview")
+def overview(as_json: Json = False) -> None:
+    """Centers, cards, SCU, allocated and idle cards, the queue and 24-hour utilization,
+    now, by province (providers: their own centers)."""
+    with client() as api:
+        view = api.overview()
+    if as_json:
+        output.emit_json(view)
+        return
+    output.details(
+        f"overview at {output.when(view.at)}",
+        [
+            (
+                "centers",
+                f"{view.centers} ({view.active_centers} active) in {view.provinces} province(s)",
+            ),
+            ("cards", f"{view.cards:,} ({view.scu_per_hour:,} SCU per hour)"),
+            ("allocated", f"{view.allocated_cards:,} cards, {view.idle_cards:,} idle"),
+            ("queue", f"{view.queued_requests} request(s) for {view.unmet_cards:,} cards"),
+            ("utilization 24 h", output.percent(view.utilization_24h)),
+        ],
+    )
+    output.table(
+        ["province", ">centers", ">cards", ">allocated", ">utilization 24 h"],
+        [
+            (
+                r.province,
+                r.centers,
+                r.cards,
+                r.allocated_cards,
+                output.percent(r.utilization_24h),
+            )
+            for r in view.by_province
+        ],
+        title="by province",
+    )
+
+
+@app.command("series")
+def series(start: From = None, end: To = None, step_s: StepS = None, as_json: Json = False) -> None:
+    """Utilization per bucket of time (allocated over available card-hours)."""
+    since, until, step = _window(start, end, step_s)
+    with client() as api:
+        found = api.utilization_series(start=since, end=until, step_s=step)
+    if as_json:
+        output.emit_json(found)
+        return
+    output.table(
+        ["from", "to", ">available card-h", ">allocated card-h", ">utilization"],
+        [
+            (
+                output.when(p.start),
+                output.when(p.end),
+                f"{p.available_card_hours:,}",
+                f"{p.allocated_card_hours:,}",
+                output.percent(p.utilization),
+            )
+            for p in found.points
+        ],
+        title=f"utilization by {output.duration(found.step_s)}",
+    )
+
+
+@app.command("prices")
+def prices(as_json: Json = False) -> None:
+    """The price index per accelerator model: list prices now, prices paid in the last
+    24 hours, yuan per SCU."""
+    with client() as api:
+        index = api.prices()
+    if as_json:
+        output.emit_json(index)
+        return
+    output.table(
+        ["model", ">pools", ">free / cards", ">min", ">mean", ">max", ">paid 24 h", ">per SCU"],
+        [
+            (
+                m.model,
+                m.pools,
+                f"{m.cards_free}/{m.cards}",
+                output.money(m.min_price_fen),
+                output.money(m.mean_price_fen),
+                output.money(m.max_price_fen),
+                output.money(m.paid_mean_price_fen),
+                output.money(m.fen_per_scu),
+            )
+            for m in index.models
+        ],
+        title=f"price index per card-hour at {output.when(index.at)}",
+    )
+
+
+@app.command("earnings")
+def earnings(
+    start: From = None,
+    end: To = None,
+    step_s: StepS = None,
+    provider: Annotated[
+        int | None, typer.Option("--provider", min=1, help="Operator: one provider (id).")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """What leases earned per bucket of time: the provider's net of the platform fee, as
+    on the statement (providers: their own; the operator: all, or --provider)."""
+    since, until, step = _window(start, end, step_s)
+    with client() as api:
+        found = api.earnings(start=since, end=until, step_s=step, provider_id=provider)
+    if as_json:
+        output.emit_json(found)
+        return
+    output.table(
+        ["from", "to", ">leases", ">card-h", ">gross", ">earned"],
+        [
+            (
+                output.when(p.start),
+                output.when(p.end),
+                p.leases,
+                f"{p.card_hours:,}",
+                output.money(p.gross_fen),
+                output.money(p.revenue_fen),
+            )
+            for p in found.points
+            if p.leases
+        ],
+        title=f"earnings by {output.duration(found.step_s)}",
+    )
+    output.say(
+        f"total earned {output.money(found.total_fen)} "
+        f"(gross {output.money(found.total_gross_fen)})"
     )
 
 

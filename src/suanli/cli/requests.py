@@ -1,4 +1,4 @@
-"""``suanli request ...``: buyers submit, list, read and cancel requests for cards."""
+"""``suanli request ...``: buyers quote, submit, list, read and cancel requests for cards."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import typer
 from suanli.cli import output, parse
 from suanli.cli.context import client
 from suanli.cli.errors import CliError
+from suanli.exchange.quotes import Quote
 from suanli.exchange.schemas import LeaseOut, RequestIn, RequestOut
 from suanli.vocab import RequestStatus
 
@@ -68,48 +69,51 @@ def show_request(request: RequestOut, lease: LeaseOut | None = None) -> None:
     output.bullets("nearest offers", request.nearest)
 
 
-@app.command("submit")
-def submit(
-    cards: Annotated[int, typer.Option("--cards", help="Number of accelerator cards.")],
-    hours: Annotated[float | None, typer.Option("--hours", help="How long, in hours.")] = None,
-    duration_s: Annotated[
-        int | None, typer.Option("--duration-s", help="How long, in seconds.")
-    ] = None,
-    models: Annotated[
-        list[str] | None,
-        typer.Option("--model", help="An accepted accelerator model (repeatable; default any)."),
-    ] = None,
-    cards_per_node: Annotated[
-        int | None, typer.Option("--cards-per-node", help="Gang: this many cards on each node.")
-    ] = None,
-    inter: Annotated[
-        str | None, typer.Option("--inter", help="Gang fabric at least: ethernet|roce|infiniband")
-    ] = None,
-    min_memory_gb: Annotated[
-        int | None, typer.Option("--min-memory-gb", help="Memory per card, GB.")
-    ] = None,
-    min_tflops: Annotated[
-        str | None, typer.Option("--min-tflops", help="Dense FP16 TFLOPS per card.")
-    ] = None,
-    provinces: Annotated[
-        list[str] | None, typer.Option("--province", help="Allowed province (repeatable).")
-    ] = None,
-    regions: Annotated[
-        list[str] | None, typer.Option("--region", help="Allowed region (repeatable).")
-    ] = None,
-    max_price: Annotated[
-        str | None, typer.Option("--max-price", help="Yuan per card-hour at most.")
-    ] = None,
-    start: Annotated[
-        str | None, typer.Option("--start", help="Not before this ISO 8601 time (UTC if no zone).")
-    ] = None,
-    interruptible: Annotated[
-        bool, typer.Option("--interruptible", help="May be preempted by on-demand work.")
-    ] = False,
-    as_json: Json = False,
-) -> None:
-    """Ask for cards: placed at once if they fit, else queued with the reasons."""
-    body = RequestIn(
+Cards = Annotated[int, typer.Option("--cards", help="Number of accelerator cards.")]
+Hours = Annotated[float | None, typer.Option("--hours", help="How long, in hours.")]
+DurationS = Annotated[int | None, typer.Option("--duration-s", help="How long, in seconds.")]
+Models = Annotated[
+    list[str] | None,
+    typer.Option("--model", help="An accepted accelerator model (repeatable; default any)."),
+]
+CardsPerNode = Annotated[
+    int | None, typer.Option("--cards-per-node", help="Gang: this many cards on each node.")
+]
+Inter = Annotated[
+    str | None, typer.Option("--inter", help="Gang fabric at least: ethernet|roce|infiniband")
+]
+MinMemory = Annotated[int | None, typer.Option("--min-memory-gb", help="Memory per card, GB.")]
+MinTflops = Annotated[str | None, typer.Option("--min-tflops", help="Dense FP16 TFLOPS per card.")]
+Provinces = Annotated[
+    list[str] | None, typer.Option("--province", help="Allowed province (repeatable).")
+]
+Regions = Annotated[list[str] | None, typer.Option("--region", help="Allowed region (repeatable).")]
+MaxPrice = Annotated[str | None, typer.Option("--max-price", help="Yuan per card-hour at most.")]
+Start = Annotated[
+    str | None, typer.Option("--start", help="Not before this ISO 8601 time (UTC if no zone).")
+]
+Interruptible = Annotated[
+    bool, typer.Option("--interruptible", help="May be preempted by on-demand work.")
+]
+
+
+def request_in(
+    cards: int,
+    hours: float | None,
+    duration_s: int | None,
+    models: list[str] | None,
+    cards_per_node: int | None,
+    inter: str | None,
+    min_memory_gb: int | None,
+    min_tflops: str | None,
+    provinces: list[str] | None,
+    regions: list[str] | None,
+    max_price: str | None,
+    start: str | None,
+    interruptible: bool,
+) -> RequestIn:
+    """The request the options describe (one-line errors naming the option)."""
+    return RequestIn(
         cards=parse.at_least(cards, 1, "--cards"),
         cards_per_node=parse.optional_at_least(cards_per_node, 1, "--cards-per-node"),
         inter_node=inter,
@@ -123,6 +127,30 @@ def submit(
         earliest_start=parse.optional_instant(start, "--start"),
         interruptible=interruptible,
     )
+
+
+@app.command("submit")
+def submit(
+    cards: Cards,
+    hours: Hours = None,
+    duration_s: DurationS = None,
+    models: Models = None,
+    cards_per_node: CardsPerNode = None,
+    inter: Inter = None,
+    min_memory_gb: MinMemory = None,
+    min_tflops: MinTflops = None,
+    provinces: Provinces = None,
+    regions: Regions = None,
+    max_price: MaxPrice = None,
+    start: Start = None,
+    interruptible: Interruptible = False,
+    as_json: Json = False,
+) -> None:
+    """Ask for cards: placed at once if they fit, else queued with the reasons."""
+    body = request_in(
+        *(cards, hours, duration_s, models, cards_per_node, inter, min_memory_gb, min_tflops),
+        *(provinces, regions, max_price, start, interruptible),
+    )
     with client() as api:
         request = api.submit_request(body)
         lease = api.get_lease(request.lease_id) if request.lease_id and not as_json else None
@@ -130,6 +158,59 @@ def submit(
         output.emit_json(request)
     else:
         show_request(request, lease)
+
+
+@app.command("quote")
+def quote(
+    cards: Cards,
+    hours: Hours = None,
+    duration_s: DurationS = None,
+    models: Models = None,
+    cards_per_node: CardsPerNode = None,
+    inter: Inter = None,
+    min_memory_gb: MinMemory = None,
+    min_tflops: MinTflops = None,
+    provinces: Provinces = None,
+    regions: Regions = None,
+    max_price: MaxPrice = None,
+    start: Start = None,
+    interruptible: Interruptible = False,
+    as_json: Json = False,
+) -> None:
+    """What `request submit` with the same options would get now: the pool, the price,
+    the cost and what your voucher would pay. Nothing is submitted."""
+    body = request_in(
+        *(cards, hours, duration_s, models, cards_per_node, inter, min_memory_gb, min_tflops),
+        *(provinces, regions, max_price, start, interruptible),
+    )
+    with client() as api:
+        found = api.quote(body)
+    if as_json:
+        output.emit_json(found)
+    else:
+        show_quote(found)
+
+
+def show_quote(found: Quote) -> None:
+    shape = f"{found.cards} cards for {output.duration(found.duration_s)}"
+    if not found.placeable:
+        output.details(f"quote: {shape}", [("placeable", "no, it would wait")])
+        output.bullets("why it would wait", found.reasons)
+        output.bullets("nearest offers", found.nearest)
+        return
+    pairs: list[tuple[str, object]] = [
+        ("placeable", "yes, preempting interruptible work" if found.preempts else "yes"),
+        ("where", f"{found.center} ({found.province}), pool {found.pool_id}, {found.model}"),
+        ("price", output.per_card_hour(found.price_fen)),
+        ("cost", output.money(found.cost_fen)),
+        ("voucher", output.money(found.voucher_fen)),
+        ("after voucher", output.money(found.cost_after_voucher_fen)),
+        ("voucher note", found.voucher_note),
+        ("wallet", output.money(found.wallet_fen)),
+    ]
+    if found.wallet_covers is False:
+        pairs.append(("note", "the wallet cannot cover the escrow: a submission would wait"))
+    output.details(f"quote: {shape}", pairs)
 
 
 @app.command("list")
