@@ -109,7 +109,7 @@ def demo_command(
     else:
         _print(run.summary)
         console().print(
-            f"profiles operator / provider / buyer saved in {path} "
+            f"profiles operator / provider / buyer / issuer saved in {path} "
             "(switch with `suanli profile use NAME`)"
         )
     if serve:

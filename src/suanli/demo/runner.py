@@ -147,8 +147,6 @@ def _setup(
                     session, clock, name=name, role=OrgRole.PROVIDER, province=spec.province
                 )
                 providers[name] = (org.id, spec.province)
-                if len(providers) == 1:
-                    keys["provider"] = create_key(session, clock, org.id, "demo").secret
             center = capacity.register_center(
                 CenterIn(
                     name=spec.name[:200],
@@ -202,8 +200,6 @@ def _setup(
                 relate(session, related, org)
             buyers.append(org)
             buyer_ids.append(org.id)
-            if len(buyer_ids) == 1:
-                keys["buyer"] = create_key(session, clock, org.id, "demo").secret
             ledger.topup(org.id, rng.randrange(2_000_000, 8_000_000) * 100, "demo top-up")
         setup_vouchers(session, clock, providers, buyers, keys, create_key)
     return buyer_ids, keys
@@ -317,7 +313,35 @@ def run_demo(
     ]
     items.sort(key=lambda t: t[0])
     _Replay(db, clock, settings, replay_end).run(items, progress)
+    keys.update(_showcase_keys(db, clock))
     return DemoRun(summary=summarize(db, start, replay_end), keys=keys)
+
+
+def _showcase_keys(db: Database, clock: ManualClock) -> dict[str, str]:
+    """Keys for the provider and the buyer with the most to show after the replay: the
+    provider with the most leases, the buyer with an approved voucher grant and the most
+    leases (ties: the lower id)."""
+    with db.transaction() as session:
+        busiest = session.execute(
+            select(Lease.provider_id, func.count())
+            .group_by(Lease.provider_id)
+            .order_by(func.count().desc(), Lease.provider_id)
+            .limit(1)
+        ).first()
+        granted = select(VoucherGrant.buyer_id).where(VoucherGrant.status == GrantStatus.APPROVED)
+        buyer = session.execute(
+            select(Lease.buyer_id, func.count())
+            .where(Lease.buyer_id.in_(granted))
+            .group_by(Lease.buyer_id)
+            .order_by(func.count().desc(), Lease.buyer_id)
+            .limit(1)
+        ).first()
+        if busiest is None or buyer is None:  # pragma: no cover - the demo always has both
+            raise RuntimeError("the demo replay left no leases")
+        return {
+            "provider": create_key(session, clock, busiest[0], "demo").secret,
+            "buyer": create_key(session, clock, buyer[0], "demo").secret,
+        }
 
 
 def summarize(db: Database, start: datetime, end: datetime) -> DemoSummary:

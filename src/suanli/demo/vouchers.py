@@ -9,7 +9,8 @@
 
 Budgets and caps are at demo scale (the demo replays one day of demand, which costs the
 buyers about ¥10,000 in all), so that caps visibly bind; rates and rules are the
-policies'. Every eligible buyer applies on the morning of the replay and is approved.
+policies'. Every eligible buyer applies on the morning of the replay; all are approved
+but the last two per programme, whose applications wait for the issuer.
 One Beijing buyer belongs to the same group as a Beijing provider: its deals there get
 no subsidy, with the reason on the lease.
 """
@@ -132,6 +133,10 @@ def related_provider(providers: dict[str, tuple[int, str]]) -> int | None:
     return None
 
 
+WAITING = 2
+"""Applications per programme the demo leaves for the issuer to decide."""
+
+
 def setup_vouchers(
     session: Session,
     clock: Clock,
@@ -140,7 +145,9 @@ def setup_vouchers(
     keys: dict[str, str],
     make_key: Any,
 ) -> list[int]:
-    """Issuers, programmes and approved grants. Returns the programme ids."""
+    """Issuers, programmes and grants: every eligible buyer applies; all are approved but
+    the last :data:`WAITING` of each programme, whose applications wait for the issuer.
+    Returns the programme ids."""
     now = clock.now()
     program_ids = []
     for scheme in schemes():
@@ -170,9 +177,9 @@ def setup_vouchers(
         vouchers = Vouchers(session, clock, Principal(issuer.id, OrgRole.ISSUER))
         program = vouchers.create_program(ProgramIn(**fields))
         program_ids.append(program.id)
-        for buyer in buyers:
-            if buyer_reasons(program, buyer):
-                continue
+        eligible = [b for b in buyers if not buyer_reasons(program, b)]
+        waiting = {b.id for b in eligible[1:][-WAITING:]}  # never the only one
+        for buyer in eligible:
             as_buyer = Vouchers(session, clock, Principal(buyer.id, OrgRole.BUYER))
             grant = as_buyer.apply(
                 GrantIn(
@@ -181,7 +188,8 @@ def setup_vouchers(
                     purpose="fine-tuning and inference for our products",
                 )
             )
-            vouchers.decide(grant.id, GrantDecisionIn(approve=True))
+            if buyer.id not in waiting:
+                vouchers.decide(grant.id, GrantDecisionIn(approve=True))
     return program_ids
 
 
