@@ -1,6 +1,6 @@
 """The console in a real browser: Debian's chromium driven by Playwright.
 
-One demo exchange (the very ``suanli demo`` data, replayed into a SQLite file) is served
+One demo exchange (the very ``suanli demo`` data) is served
 for the whole module group; each test gets a fresh browser context (no key stored) and a
 guard that records every request the page makes: anything not to the server fails the
 test. Screenshots go to ``$SUANLI_ARTIFACTS/console/`` (default ``artifacts/``).
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
-from tests.conftest import IN_CI, LiveServer, start_server
+from tests.conftest import IN_CI, LiveServer, fresh_database, start_server
 
 from suanli.demo.runner import run_demo
 from suanli.store import Database
@@ -37,17 +37,15 @@ class Demo:
 
 @pytest.fixture(scope="session")
 def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    """The demo's exchange, served with a queue pass every second."""
-    path = tmp_path_factory.mktemp("console") / "demo.db"
-    db = Database(f"sqlite:///{path}")
-    db.migrate()
-    run = run_demo(db)
-    live: LiveServer = start_server(db, tick_seconds=1.0)
-    try:
-        yield Demo(live.url, run.keys, db)
-    finally:
-        live.stop()
-        db.dispose()
+    """The demo's exchange (on the suite's database: SQLite, or PostgreSQL when the run
+    names one), served with a queue pass every second."""
+    with fresh_database(tmp_path_factory.mktemp("console")) as db:
+        run = run_demo(db)
+        live: LiveServer = start_server(db, tick_seconds=1.0)
+        try:
+            yield Demo(live.url, run.keys, db)
+        finally:
+            live.stop()
 
 
 @pytest.fixture(scope="session")

@@ -112,6 +112,9 @@ def demo_command(
             f"profiles operator / provider / buyer / issuer saved in {path} "
             "(switch with `suanli profile use NAME`)"
         )
+        if serve:
+            console().print(f"console: {url}/console/ — log in with a role's API key:")
+            table(["role", "API key"], sorted(run.keys.items()))
     if serve:
         import uvicorn
 
