@@ -82,3 +82,19 @@ def test_offers_cheapest_first(cli: Cli, world: World) -> None:
     table = cli("offers", "--province", "Guizhou", key=world.buyer).stdout
     assert "Guiyang-2" in table
     assert "¥11.00" in table
+
+
+def test_offers_by_memory_fabric_and_region(cli: Cli, world: World) -> None:
+    cli(
+        *("pool", "add", str(world.center_id), "l20-a", "--model", "L20", "--nodes", "1"),
+        *("--cards-per-node", "8", "--price", "4"),
+        key=world.provider,
+    )
+    big = cli.json("offers", "--min-memory-gb", "64", key=world.buyer)
+    assert [o["model"] for o in big] == ["H800"]  # 80 GB per card; the L20 has 48
+    fabric = cli.json("offers", "--inter", "infiniband", key=world.buyer)
+    assert {o["model"] for o in fabric} == {"H800"}
+    assert len(cli.json("offers", "--region", "Southwest", key=world.buyer)) == 2  # Guizhou
+    assert cli.json("offers", "--region", "East", key=world.buyer) == []
+    bad = cli("offers", "--region", "Atlantis", key=world.buyer, code=1)
+    assert "Atlantis" in bad.stderr

@@ -143,6 +143,11 @@ def test_buyer_prices_and_submits_a_request_and_sees_it_placed(
     expect(first).to_contain_text("已放置")
     expect(first).to_contain_text(f"#{lease.group(1)}")
 
+    page.get_by_test_id("tab-leases").click()
+    expect(page.get_by_test_id(f"lease-{lease.group(1)}")).to_contain_text(model)
+    page.get_by_test_id("tab-invoices").click()
+    expect(page.get_by_test_id("invoice-table")).to_be_visible()
+
 
 def test_provider_changes_a_price(guarded: Guarded, demo_site: Demo) -> None:
     page = guarded.page

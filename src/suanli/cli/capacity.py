@@ -313,6 +313,13 @@ def offers(
     max_price: Annotated[
         str | None, typer.Option("--max-price", help="Yuan per card-hour at most.")
     ] = None,
+    min_memory: Annotated[
+        int | None, typer.Option("--min-memory-gb", help="At least N GB per card.")
+    ] = None,
+    inter: Annotated[
+        str | None, typer.Option("--inter", help="Inter-node fabric, e.g. infiniband.")
+    ] = None,
+    region: Annotated[str | None, typer.Option("--region", help="e.g. East, Southwest.")] = None,
     as_json: Json = False,
 ) -> None:
     """Browse the market: pools with free cards, cheapest first."""
@@ -323,6 +330,9 @@ def offers(
             province=province,
             min_free=parse.optional_at_least(min_free, 0, "--min-free"),
             max_price_fen=max_fen,
+            min_memory_gb=parse.optional_at_least(min_memory, 1, "--min-memory-gb"),
+            inter_node=inter,
+            region=region,
         )
     found.sort(key=lambda o: (o.price_fen, -o.cards_free, o.pool_id))
     if as_json:
