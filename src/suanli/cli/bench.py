@@ -26,12 +26,8 @@ import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
     TaskID,
-    TextColumn,
-    TimeElapsedColumn,
 )
 
 from suanli.bench.openb import Figures, Run, Workload, load_nodes, load_pods, plan, run
@@ -39,7 +35,7 @@ from suanli.bench.paper import paper_figures
 from suanli.bench.scale import run_scale
 from suanli.bench.trace import Cluster
 from suanli.cli.errors import CliError
-from suanli.cli.output import emit_json, table
+from suanli.cli.output import emit_json, progress_bar, table
 from suanli.engine import POLICIES
 
 bench_app = typer.Typer(help="Benchmarks of the placement engine on real traces.")
@@ -202,14 +198,7 @@ def openb(
     workloads = plan(pod_list, cluster, seed_list)
     total = sum(len(w.arrivals) for w in workloads.values()) * len(policies)
     runs: list[Run] = []
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=as_json,
-    ) as bar:
+    with progress_bar(transient=as_json) as bar:
         task = bar.add_task(f"{pods.stem}: placing pods", total=total)
         results = run(
             pod_list,
@@ -281,15 +270,7 @@ def scale(
     if cards <= 0 or centers <= 0 or requests <= 0:
         raise CliError("--cards, --centers and --requests must be positive")
     with (
-        Progress(
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=as_json,
-            auto_refresh=False,
-        ) as bar,
+        progress_bar(transient=as_json, auto_refresh=False) as bar,
         stdout_to_stderr(),
     ):  # HiGHS greets on stdout
         figures = run_scale(cards, centers, requests, seed=seed, bound=bound, tracker=_Bar(bar))

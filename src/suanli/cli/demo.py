@@ -10,13 +10,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import inspect
 
 from suanli.cli.admin import safe_url
 from suanli.cli.config import save_profiles
 from suanli.cli.errors import CliError
-from suanli.cli.output import console, emit_json, money, table
+from suanli.cli.output import console, emit_json, money, progress_bar, table
 from suanli.demo.runner import DemoSummary, run_demo
 from suanli.store import Database, orgs_repo
 
@@ -86,15 +85,8 @@ def demo_command(
     """Build a demo exchange (>= 100 real centers), replay a day of real demand, serve it."""
     db = Database(db_url)
     _reset(db)
-    with Progress(
-        TextColumn("replaying a day of demand"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=as_json,
-    ) as bar:
-        task = bar.add_task("replay", total=None)
+    with progress_bar(transient=as_json) as bar:
+        task = bar.add_task("replaying a day of demand", total=None)
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)

@@ -16,6 +16,7 @@ from typing import Any
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -160,3 +161,17 @@ def bullets(title: str, lines: Iterable[str]) -> None:
 def say(message: str) -> None:
     """A plain line for people (not used with ``--json``), never wrapped."""
     console().print(Text(message), soft_wrap=True)
+
+
+def progress_bar(*, transient: bool, auto_refresh: bool = True) -> Progress:
+    """A progress bar on stderr (description, bar, done/total, elapsed); ``transient``
+    (under ``--json``) removes it when done, so stdout stays one JSON document."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=transient,
+        auto_refresh=auto_refresh,
+    )

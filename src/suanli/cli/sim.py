@@ -29,17 +29,12 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
     TaskID,
-    TextColumn,
-    TimeElapsedColumn,
 )
 
 from suanli.bench.paper import shared_data
 from suanli.cli.errors import CliError
-from suanli.cli.output import emit_json, table
+from suanli.cli.output import emit_json, progress_bar, table
 from suanli.engine import POLICIES
 from suanli.engine.policies import NEEDS_MIX
 from suanli.sim.metrics import Metrics
@@ -181,14 +176,7 @@ def run(
         raise CliError(f"unknown span {span!r}; use {', '.join(SPANS)}")
     loaded = load_trace(trace, jobs, vcs).limited(limit)
     results: dict[str, Metrics] = {}
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=as_json,
-    ) as bar:
+    with progress_bar(transient=as_json) as bar:
         for name in names:
             task = bar.add_task(f"{loaded.name}: {name}", total=len(loaded.jobs))
             replay = Replay(name, load, penalty, policy, seed, span, interruptible=interruptible)
@@ -381,14 +369,7 @@ def sweep(
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     loaded = load_trace(trace, jobs, vcs).limited(limit)
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=as_json,
-    ) as bar:
+    with progress_bar(transient=as_json) as bar:
         task = bar.add_task(f"{loaded.name}: sweep", total=total)
         try:
             runs = run_sweep(
