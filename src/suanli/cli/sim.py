@@ -58,9 +58,43 @@ from suanli.sim.traces import (
 sim_app = typer.Typer(help="Replay job traces through the exchange's engine.")
 
 TRACES = ("philly", "openb", "csv")
-TRACE_HELP = "philly, openb, or csv (generic)."
-JOBS_HELP = "Jobs file (openb: pods)."
-VCS_HELP = "Centers file (Philly: VC sizes; openb: nodes)."
+
+
+TraceOpt = Annotated[str, typer.Option("--trace", help="philly, openb, or csv (generic).")]
+ScenarioOpt = Annotated[
+    str, typer.Option("--scenario", help=f"Scenarios, comma-separated: {', '.join(SCENARIOS)}.")
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of any random choice.")]
+JobsOpt = Annotated[Path | None, typer.Option("--jobs", help="Jobs file (openb: pods).")]
+VcsOpt = Annotated[
+    Path | None, typer.Option("--vcs", help="Centers file (Philly: VC sizes; openb: nodes).")
+]
+LimitOpt = Annotated[
+    int | None, typer.Option("--limit", help="Only the first N jobs by submission.")
+]
+PenaltyOpt = Annotated[
+    int, typer.Option("--penalty", help="Seconds added to a start away from home.")
+]
+PolicyOpt = Annotated[str, typer.Option("--policy", help="Engine policy (see suanli bench).")]
+InterruptibleOpt = Annotated[
+    float,
+    typer.Option(
+        "--interruptible",
+        help="Share of jobs that run interruptible (on-demand work preempts them).",
+    ),
+]
+RayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="ADDRESS",
+        help="Run on a Ray cluster at ADDRESS ('local': start one here); needs the ray extra.",
+    ),
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option("--workers", help="Processes (default: one per CPU).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 @sim_app.callback()
@@ -137,30 +171,22 @@ def show(results: dict[str, Metrics], title: str) -> None:
 
 @sim_app.command("run")
 def run(
-    trace: Annotated[str, typer.Option("--trace", help=TRACE_HELP)] = "philly",
-    scenario: Annotated[
-        str, typer.Option("--scenario", help=f"Scenarios, comma-separated: {', '.join(SCENARIOS)}.")
-    ] = ",".join(DEFAULT_SCENARIOS),
+    trace: TraceOpt = "philly",
+    scenario: ScenarioOpt = ",".join(DEFAULT_SCENARIOS),
     load: Annotated[
         float, typer.Option("--load", help="Scale the arrival rate (2: twice as fast).")
     ] = 1.0,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of any random choice.")] = 0,
-    jobs: Annotated[Path | None, typer.Option("--jobs", help=JOBS_HELP)] = None,
-    vcs: Annotated[Path | None, typer.Option("--vcs", help=VCS_HELP)] = None,
-    limit: Annotated[
-        int | None, typer.Option("--limit", help="Only the first N jobs by submission.")
-    ] = None,
-    penalty: Annotated[
-        int, typer.Option("--penalty", help="Seconds added to a start away from home.")
-    ] = DEFAULT_PENALTY_S,
-    policy: Annotated[
-        str, typer.Option("--policy", help="Engine policy (see suanli bench).")
-    ] = "price",
+    seed: SeedOpt = 0,
+    jobs: JobsOpt = None,
+    vcs: VcsOpt = None,
+    limit: LimitOpt = None,
+    penalty: PenaltyOpt = DEFAULT_PENALTY_S,
+    policy: PolicyOpt = "price",
     span: Annotated[
         str, typer.Option("--span", help="Measure over the arrival window, or all.")
     ] = "arrivals",
-    interruptible: Annotated[float, typer.Option("--interruptible", help=INTERRUPTIBLE_HELP)] = 0.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    interruptible: InterruptibleOpt = 0.0,
+    as_json: JsonOpt = False,
 ) -> None:
     """Replay a trace per scenario and print utilization, waits and completion times."""
     names = parse_scenarios(scenario)
@@ -190,10 +216,6 @@ def run(
         emit_json({"scenarios": {name: m.as_dict() for name, m in results.items()}})
     else:
         show(results, f"{loaded.name}: {len(loaded.jobs):,} jobs, load {load:g}")
-
-
-INTERRUPTIBLE_HELP = "Share of jobs that run interruptible (on-demand work preempts them)."
-RAY_HELP = "Run on a Ray cluster at ADDRESS ('local': start one here); needs the ray extra."
 
 
 def parse_ints(text: str, flag: str) -> tuple[int, ...]:
@@ -229,34 +251,24 @@ def check_policy(policy: str) -> None:
 @sim_app.command("study")
 def study(
     out: Annotated[Path, typer.Option("--out", help="Folder for report.md and the plots.")],
-    trace: Annotated[str, typer.Option("--trace", help=TRACE_HELP)] = "philly",
+    trace: TraceOpt = "philly",
     target: Annotated[
         int, typer.Option("--target-p95", help="Target p95 queueing delay, seconds.")
     ] = DEFAULT_TARGET_S,
     loads: Annotated[
         str, typer.Option("--loads", help="The grid of loads, comma-separated.")
     ] = ",".join(f"{g:g}" for g in GRID),
-    jobs: Annotated[Path | None, typer.Option("--jobs", help=JOBS_HELP)] = None,
-    vcs: Annotated[Path | None, typer.Option("--vcs", help=VCS_HELP)] = None,
-    workers: Annotated[
-        int | None, typer.Option("--workers", help="Processes (default: one per CPU).")
-    ] = None,
-    scenario: Annotated[
-        str, typer.Option("--scenario", help=f"Scenarios, comma-separated: {', '.join(SCENARIOS)}.")
-    ] = ",".join(DEFAULT_SCENARIOS),
-    seed: Annotated[int, typer.Option("--seed", help="Seed of any random choice.")] = 0,
-    penalty: Annotated[
-        int, typer.Option("--penalty", help="Seconds added to a start away from home.")
-    ] = DEFAULT_PENALTY_S,
-    policy: Annotated[
-        str, typer.Option("--policy", help="Engine policy (see suanli bench).")
-    ] = "price",
-    limit: Annotated[
-        int | None, typer.Option("--limit", help="Only the first N jobs by submission.")
-    ] = None,
-    interruptible: Annotated[float, typer.Option("--interruptible", help=INTERRUPTIBLE_HELP)] = 0.0,
-    ray: Annotated[str | None, typer.Option("--ray", metavar="ADDRESS", help=RAY_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    jobs: JobsOpt = None,
+    vcs: VcsOpt = None,
+    workers: WorkersOpt = None,
+    scenario: ScenarioOpt = ",".join(DEFAULT_SCENARIOS),
+    seed: SeedOpt = 0,
+    penalty: PenaltyOpt = DEFAULT_PENALTY_S,
+    policy: PolicyOpt = "price",
+    limit: LimitOpt = None,
+    interruptible: InterruptibleOpt = 0.0,
+    ray: RayOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Find, per scenario, the highest load whose p95 wait meets the target; write a report."""
     names = parse_scenarios(scenario)
@@ -317,10 +329,8 @@ def study(
 
 @sim_app.command("sweep")
 def sweep(
-    trace: Annotated[str, typer.Option("--trace", help=TRACE_HELP)] = "philly",
-    scenario: Annotated[
-        str, typer.Option("--scenario", help=f"Scenarios, comma-separated: {', '.join(SCENARIOS)}.")
-    ] = ",".join(DEFAULT_SCENARIOS),
+    trace: TraceOpt = "philly",
+    scenario: ScenarioOpt = ",".join(DEFAULT_SCENARIOS),
     policies: Annotated[
         str, typer.Option("--policies", help="Engine policies, comma-separated.")
     ] = "price",
@@ -329,17 +339,13 @@ def sweep(
         str, typer.Option("--penalties", help="Locality penalties in seconds, comma-separated.")
     ] = str(DEFAULT_PENALTY_S),
     loads: Annotated[str, typer.Option("--loads", help="Loads, comma-separated.")] = "1",
-    interruptible: Annotated[float, typer.Option("--interruptible", help=INTERRUPTIBLE_HELP)] = 0.0,
-    jobs: Annotated[Path | None, typer.Option("--jobs", help=JOBS_HELP)] = None,
-    vcs: Annotated[Path | None, typer.Option("--vcs", help=VCS_HELP)] = None,
-    limit: Annotated[
-        int | None, typer.Option("--limit", help="Only the first N jobs by submission.")
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option("--workers", help="Processes (default: one per CPU).")
-    ] = None,
-    ray: Annotated[str | None, typer.Option("--ray", metavar="ADDRESS", help=RAY_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    interruptible: InterruptibleOpt = 0.0,
+    jobs: JobsOpt = None,
+    vcs: VcsOpt = None,
+    limit: LimitOpt = None,
+    workers: WorkersOpt = None,
+    ray: RayOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Replay every combination of scenarios, policies, seeds, penalties and loads."""
     names = parse_scenarios(scenario)
