@@ -48,8 +48,12 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             live.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Module scope on purpose: while Playwright's sync API is open it keeps an asyncio
+    loop marked running on this thread, and any other test the worker runs meanwhile
+    (the CLI's in-process transport, anything calling ``asyncio.run``) fails with
+    "Cannot run the event loop while another loop is running"."""
     if not CHROMIUM.exists() and shutil.which(str(CHROMIUM)) is None:
         message = f"no chromium at {CHROMIUM} (apt-get install chromium)"
         if IN_CI:

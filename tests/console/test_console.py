@@ -158,14 +158,20 @@ def test_provider_changes_a_price(guarded: Guarded, demo_site: Demo) -> None:
     screenshot(guarded, "provider")
     pool_id = int((rows.first.get_attribute("data-testid") or "").removeprefix("pool-"))
     page.get_by_test_id(f"price-input-{pool_id}").fill("9.87")
-    page.get_by_test_id(f"price-save-{pool_id}").click()
+    # the input already shows what was typed: wait for the PATCH itself, then the toast
+    with page.expect_response(
+        lambda r: r.url.endswith(f"/v1/pools/{pool_id}") and r.request.method == "PATCH"
+    ) as saved:
+        page.get_by_test_id(f"price-save-{pool_id}").click()
+    assert saved.value.ok
+    expect(page.locator("#toast")).to_contain_text("9.87")
     expect(page.get_by_test_id(f"price-input-{pool_id}")).to_have_value("9.87")
     with api(demo_site, "provider") as provider:
         assert provider.get(f"/v1/pools/{pool_id}").json()["price_fen"] == 987
     # a price that is not money is refused in the page, nothing is sent
     page.get_by_test_id(f"price-input-{pool_id}").fill("-3")
     page.get_by_test_id(f"price-save-{pool_id}").click()
-    expect(page.locator("#toast")).to_be_visible()
+    expect(page.locator("#toast")).to_have_class(re.compile(r"\bbad\b"))
     with api(demo_site, "provider") as provider:
         assert provider.get(f"/v1/pools/{pool_id}").json()["price_fen"] == 987
 
