@@ -8,6 +8,7 @@ main page under ``artifacts/console/``.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 import pytest
@@ -145,8 +146,18 @@ def test_buyer_prices_and_submits_a_request_and_sees_it_placed(
 
     page.get_by_test_id("tab-leases").click()
     expect(page.get_by_test_id(f"lease-{lease.group(1)}")).to_contain_text(model)
+    # the demo billed the replayed day: the buyer's invoice, and its HTML as a download
     page.get_by_test_id("tab-invoices").click()
     expect(page.get_by_test_id("invoice-table")).to_be_visible()
+    with api(demo_site, "buyer") as buyer:
+        invoice = buyer.get("/v1/invoices").json()[0]
+    row = page.get_by_test_id("invoice-table").locator("tbody tr").first
+    expect(row).to_contain_text(invoice["number"])
+    with page.expect_download() as download:
+        page.get_by_test_id(f"invoice-html-{invoice['id']}").click()
+    assert download.value.suggested_filename == f"{invoice['number']}.html"
+    html = Path(download.value.path()).read_text(encoding="utf-8")
+    assert invoice["number"] in html and html.lstrip().lower().startswith("<!doctype html")
 
 
 def test_provider_changes_a_price(guarded: Guarded, demo_site: Demo) -> None:

@@ -61,6 +61,10 @@ def _print(summary: DemoSummary) -> None:
         f"{money(summary.voucher_redeemed_fen)} paid on {summary.subsidized_leases:,} leases; "
         f"{summary.related_party_leases} related-party leases refused a subsidy"
     )
+    say(
+        f"billed the day: {summary.invoices} invoices, {money(summary.invoiced_fen)} "
+        "for the leases that ended in it"
+    )
     busiest = sorted(summary.by_province, key=lambda p: -p.utilization)
     table(
         ["province", "cards", "utilization"],

@@ -27,6 +27,8 @@ from random import Random
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
+from suanli.billing.invoices import Invoices
+from suanli.billing.schemas import InvoiceIn
 from suanli.capacity.schemas import CenterIn, PoolIn
 from suanli.capacity.service import CapacityService
 from suanli.demo.demand import DemandItem, demo_buyers, philly_day
@@ -44,6 +46,7 @@ from suanli.orgs.service import create_key, create_org
 from suanli.settings import Settings
 from suanli.store import Database, orgs_repo
 from suanli.store.models import (
+    Invoice,
     Lease,
     Organization,
     Request,
@@ -97,6 +100,8 @@ class DemoSummary(BaseModel):
     subsidized_leases: int
     voucher_redeemed_fen: int
     related_party_leases: int
+    invoices: int
+    invoiced_fen: int
     by_province: list[ProvinceSummary]
 
 
@@ -313,8 +318,24 @@ def run_demo(
     ]
     items.sort(key=lambda t: t[0])
     _Replay(db, clock, settings, replay_end).run(items, progress)
+    _invoice_the_day(db, clock, start, replay_end)
     keys.update(_showcase_keys(db, clock))
     return DemoRun(summary=summarize(db, start, replay_end), keys=keys)
+
+
+def _invoice_the_day(db: Database, clock: ManualClock, start: datetime, end: datetime) -> None:
+    """Bill the replayed day: one invoice per buyer whose leases ended in it (the leases
+    still running are billed in the period they end in)."""
+    with db.transaction() as session:
+        buyers = session.scalars(
+            select(Lease.buyer_id)
+            .where(Lease.ended_at >= start, Lease.ended_at < end)
+            .group_by(Lease.buyer_id)
+            .order_by(Lease.buyer_id)
+        ).all()
+        invoices = Invoices(session, clock, None)
+        for buyer_id in buyers:
+            invoices.issue(InvoiceIn(buyer_id=buyer_id, start=start, end=end))
 
 
 def _showcase_keys(db: Database, clock: ManualClock) -> dict[str, str]:
@@ -376,6 +397,9 @@ def summarize(db: Database, start: datetime, end: datetime) -> DemoSummary:
         redeemed = int(
             session.scalar(select(func.coalesce(func.sum(VoucherRedemption.amount_fen), 0))) or 0
         )
+        invoices, invoiced = session.execute(
+            select(func.count(Invoice.id), func.coalesce(func.sum(Invoice.gross_fen), 0))
+        ).one()
         related = int(
             session.scalar(
                 select(func.count(Lease.id)).where(Lease.voucher_note.like("%related-party%"))
@@ -409,6 +433,8 @@ def summarize(db: Database, start: datetime, end: datetime) -> DemoSummary:
         subsidized_leases=subsidized,
         voucher_redeemed_fen=redeemed,
         related_party_leases=related,
+        invoices=int(invoices),
+        invoiced_fen=int(invoiced),
         by_province=[
             ProvinceSummary(province=r.key, cards=r.cards, utilization=float(r.utilization))
             for r in report.rows

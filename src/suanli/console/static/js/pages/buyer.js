@@ -332,8 +332,11 @@ async function invoices(body) {
           { label: t("buy.lines"), value: (i) => i.line_count, num: true },
           {
             label: "",
-            value: (i) =>
-              h("button", { class: "small", type: "button", onclick: () => download(`/v1/invoices/${i.id}.csv`, `${i.number}.csv`) }, "CSV"),
+            value: (i) => [
+              h("button", { class: "small", type: "button", testid: `invoice-csv-${i.id}`, onclick: () => download(`/v1/invoices/${i.id}.csv`, `${i.number}.csv`) }, "CSV"),
+              " ",
+              h("button", { class: "small", type: "button", testid: `invoice-html-${i.id}`, onclick: () => download(`/v1/invoices/${i.id}.html`, `${i.number}.html`) }, "HTML"),
+            ],
           },
         ],
         rows,
