@@ -114,6 +114,10 @@ def test_program_grant_lease_redemption_release_revoke(market: Market, db: Datab
         0,
     )
     assert expect(409, issuer.client.release_tranche, grant.id).message.endswith("is applied")
+    # the issuer reads who applied by name, in the listing and on the grant
+    [waiting] = issuer.client.list_grants(status=GrantStatus.APPLIED)
+    assert (waiting.id, waiting.buyer_name) == (grant.id, buyer.name) and buyer.name
+    assert grant.buyer_name == issuer.client.get_grant(grant.id).buyer_name == buyer.name
 
     approved = approve(issuer.client, grant.id, tranches_pct=[50, 50])
     assert approved.status is GrantStatus.APPROVED
@@ -136,6 +140,7 @@ def test_program_grant_lease_redemption_release_revoke(market: Market, db: Datab
     assert (redemption.lease_id, redemption.grant_id) == (lease.id, grant.id)
     assert (redemption.charge_fen, redemption.amount_fen) == (4_000, lease.subsidy_fen)
     assert redemption.usage_record_ids == [usage_id]
+    assert (redemption.buyer_name, redemption.provider_name) == (buyer.name, provider.name)
     assert buyer.client.list_redemptions() == [redemption]
     assert provider.client.list_redemptions() == [redemption]
     assert issuer.client.get_program(program.id).fund_fen == BUDGET - 1_200

@@ -195,6 +195,9 @@ def test_issuer_approves_a_waiting_grant(guarded: Guarded, demo_site: Demo) -> N
     count = waiting.count()
     screenshot(guarded, "issuer")
     grant_id = int((waiting.first.get_attribute("data-testid") or "").removeprefix("grant-"))
+    with api(demo_site, "issuer") as issuer:
+        applicant = issuer.get(f"/v1/vouchers/grants/{grant_id}").json()["buyer_name"]
+    expect(waiting.first).to_contain_text(applicant)  # the firm by name, not by id
     page.get_by_test_id(f"grant-amount-{grant_id}").fill("300.00")
     page.get_by_test_id(f"approve-{grant_id}").click()
     expect(page.get_by_test_id(f"grant-{grant_id}")).to_have_count(0)

@@ -72,7 +72,7 @@ PROGRAM_COLUMNS = (
     *("from", "until"),
 )
 GRANT_COLUMNS = (
-    *(">id", ">program", ">buyer", "status", ">requested", ">approved", ">released"),
+    *(">id", ">program", "buyer", "status", ">requested", ">approved", ">released"),
     *(">redeemed", "to come", ">rate", "expires"),
 )
 REDEMPTION_COLUMNS = (
@@ -189,7 +189,7 @@ def show_grant(g: GrantOut) -> None:
         f"voucher grant {g.id}",
         [
             ("program", g.program_id),
-            ("buyer", g.buyer_id),
+            ("buyer", f"{g.buyer_name} (#{g.buyer_id})" if g.buyer_name else g.buyer_id),
             ("status", output.status(g.status)),
             ("purpose", g.purpose or None),
             ("requested", output.money(g.requested_fen)),
@@ -214,7 +214,7 @@ def grant_table(rows: list[GrantOut]) -> None:
             (
                 g.id,
                 g.program_id,
-                g.buyer_id,
+                f"{g.buyer_id} {g.buyer_name}".rstrip(),
                 output.status(g.status),
                 output.money(g.requested_fen),
                 output.money(g.approved_fen),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,6 +24,15 @@ def listing(session: Session, role: OrgRole | None = None) -> list[Organization]
     if role is not None:
         stmt = stmt.where(Organization.role == role)
     return list(session.scalars(stmt))
+
+
+def names(session: Session, org_ids: Iterable[int]) -> dict[int, str]:
+    """Organization names by id, in one query (ids not found are left out)."""
+    wanted = set(org_ids)
+    if not wanted:
+        return {}
+    stmt = select(Organization.id, Organization.name).where(Organization.id.in_(wanted))
+    return {row.id: row.name for row in session.execute(stmt)}
 
 
 def key_by_prefix(session: Session, prefix: str) -> ApiKey | None:

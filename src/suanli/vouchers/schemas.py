@@ -7,6 +7,7 @@ the budget covers an approval, ...).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Self
@@ -194,6 +195,7 @@ class GrantOut(BaseModel):
     id: int
     program_id: int
     buyer_id: int
+    buyer_name: str = Field(default="", description="the applicant, as the issuer reads it")
     status: GrantStatus
     purpose: str
     requested_fen: int
@@ -209,11 +211,12 @@ class GrantOut(BaseModel):
     decided_at: datetime | None
 
     @classmethod
-    def of(cls, grant: VoucherGrant) -> GrantOut:
+    def of(cls, grant: VoucherGrant, buyer_name: str = "") -> GrantOut:
         return cls(
             id=grant.id,
             program_id=grant.program_id,
             buyer_id=grant.buyer_id,
+            buyer_name=buyer_name,
             status=grant.status,
             purpose=grant.purpose,
             requested_fen=grant.requested_fen,
@@ -236,7 +239,9 @@ class RedemptionOut(BaseModel):
     grant_id: int
     lease_id: int
     buyer_id: int
+    buyer_name: str = ""
     provider_id: int
+    provider_name: str = ""
     claimant_id: int
     mode: SettlementMode
     year: int
@@ -249,14 +254,19 @@ class RedemptionOut(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, redemption: VoucherRedemption, usage_record_ids: list[int]) -> RedemptionOut:
+    def of(
+        cls,
+        redemption: VoucherRedemption,
+        usage_record_ids: list[int],
+        names: Mapping[int, str] | None = None,
+    ) -> RedemptionOut:
+        named = names or {}
+        derived = {"usage_record_ids", "buyer_name", "provider_name"}
         return cls(
             usage_record_ids=usage_record_ids,
-            **{
-                name: getattr(redemption, name)
-                for name in cls.model_fields
-                if name != "usage_record_ids"
-            },
+            buyer_name=named.get(redemption.buyer_id, ""),
+            provider_name=named.get(redemption.provider_id, ""),
+            **{name: getattr(redemption, name) for name in cls.model_fields if name not in derived},
         )
 
 

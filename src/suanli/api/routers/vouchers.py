@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from suanli.api.context import Ctx
 from suanli.orgs.auth import Principal
-from suanli.store.models import VoucherProgram
+from suanli.store import orgs_repo
+from suanli.store.models import VoucherGrant, VoucherProgram
 from suanli.vocab import FlagKind, FlagStatus, GrantStatus
 from suanli.vouchers.flag_service import VoucherFlags
 from suanli.vouchers.schemas import (
@@ -41,6 +42,10 @@ def _vouchers(ctx: Ctx, session: Session, principal: Principal) -> Vouchers:
 
 def _flags(ctx: Ctx, session: Session, principal: Principal) -> VoucherFlags:
     return VoucherFlags(session, ctx.state.clock, principal)
+
+
+def _grant_out(session: Session, grant: VoucherGrant) -> GrantOut:
+    return GrantOut.of(grant, orgs_repo.names(session, [grant.buyer_id]).get(grant.buyer_id, ""))
 
 
 def _program_out(service: Vouchers, program: VoucherProgram) -> ProgramOut:
@@ -98,42 +103,42 @@ def close_program(program_id: int, ctx: Ctx) -> ProgramOut:
 @router.post("/grants", status_code=201, response_model=GrantOut)
 def apply(body: GrantIn, ctx: Ctx) -> JSONResponse:
     """A buyer applies for a grant in a program."""
-    return ctx.create(body, lambda s, p: GrantOut.of(_vouchers(ctx, s, p).apply(body)))
+    return ctx.create(body, lambda s, p: _grant_out(s, _vouchers(ctx, s, p).apply(body)))
 
 
 @router.get("/grants", response_model=list[GrantOut])
 def list_grants(
     ctx: Ctx, program_id: int | None = None, status: GrantStatus | None = None
 ) -> list[GrantOut]:
-    return ctx.run(
-        lambda s, p: [
-            GrantOut.of(g)
-            for g in _vouchers(ctx, s, p).grants(program_id=program_id, status=status)
-        ]
-    )
+    def work(session: Session, principal: Principal) -> list[GrantOut]:
+        grants = _vouchers(ctx, session, principal).grants(program_id=program_id, status=status)
+        names = orgs_repo.names(session, (g.buyer_id for g in grants))
+        return [GrantOut.of(g, names.get(g.buyer_id, "")) for g in grants]
+
+    return ctx.run(work)
 
 
 @router.get("/grants/{grant_id}", response_model=GrantOut)
 def get_grant(grant_id: int, ctx: Ctx) -> GrantOut:
-    return ctx.run(lambda s, p: GrantOut.of(_vouchers(ctx, s, p).grant(grant_id)))
+    return ctx.run(lambda s, p: _grant_out(s, _vouchers(ctx, s, p).grant(grant_id)))
 
 
 @router.post("/grants/{grant_id}/decision", response_model=GrantOut)
 def decide(grant_id: int, body: GrantDecisionIn, ctx: Ctx) -> GrantOut:
     """Approve (rates frozen, first tranche released) or reject with a reason."""
-    return ctx.run(lambda s, p: GrantOut.of(_vouchers(ctx, s, p).decide(grant_id, body)))
+    return ctx.run(lambda s, p: _grant_out(s, _vouchers(ctx, s, p).decide(grant_id, body)))
 
 
 @router.post("/grants/{grant_id}/release", response_model=GrantOut)
 def release(grant_id: int, ctx: Ctx) -> GrantOut:
     """Release the next tranche (only after the grant paid for metered use)."""
-    return ctx.run(lambda s, p: GrantOut.of(_vouchers(ctx, s, p).release_tranche(grant_id)))
+    return ctx.run(lambda s, p: _grant_out(s, _vouchers(ctx, s, p).release_tranche(grant_id)))
 
 
 @router.post("/grants/{grant_id}/revoke", response_model=GrantOut)
 def revoke(grant_id: int, body: RevokeIn, ctx: Ctx) -> GrantOut:
     """Withdraw an approved grant; with ``claw_back`` also take back what it redeemed."""
-    return ctx.run(lambda s, p: GrantOut.of(_vouchers(ctx, s, p).revoke(grant_id, body)))
+    return ctx.run(lambda s, p: _grant_out(s, _vouchers(ctx, s, p).revoke(grant_id, body)))
 
 
 # -- redemptions and clawbacks -------------------------------------------------------------
@@ -141,10 +146,11 @@ def revoke(grant_id: int, body: RevokeIn, ctx: Ctx) -> GrantOut:
 def list_redemptions(ctx: Ctx, program_id: int | None = None) -> list[RedemptionOut]:
     def work(session: Session, principal: Principal) -> list[RedemptionOut]:
         service = _vouchers(ctx, session, principal)
-        return [
-            RedemptionOut.of(r, service.usage_record_ids(r))
-            for r in service.redemptions(program_id=program_id)
-        ]
+        redemptions = service.redemptions(program_id=program_id)
+        names = orgs_repo.names(
+            session, {org for r in redemptions for org in (r.buyer_id, r.provider_id)}
+        )
+        return [RedemptionOut.of(r, service.usage_record_ids(r), names) for r in redemptions]
 
     return ctx.run(work)
 

@@ -116,6 +116,7 @@ const WORDS = {
   "iss.waiting": ["待审批申请", "Applications waiting"],
   "iss.nowaiting": ["没有待审批的申请。", "No application is waiting."],
   "iss.buyer": ["企业", "firm"],
+  "iss.provider": ["算力中心运营方", "provider"],
   "iss.purpose": ["用途", "purpose"],
   "iss.requested": ["申请额度", "requested"],
   "iss.applied": ["申请时间", "applied"],

@@ -99,7 +99,7 @@ export async function render(main, me) {
         [
           { label: "#", value: (g) => g.id },
           { label: t("iss.program"), value: (g) => names.get(g.program_id) || `#${g.program_id}` },
-          { label: t("iss.buyer"), value: (g) => `#${g.buyer_id}` },
+          { label: t("iss.buyer"), value: (g) => g.buyer_name || `#${g.buyer_id}` },
           { label: t("iss.purpose"), value: (g) => g.purpose },
           { label: t("iss.requested"), value: (g) => yuan(g.requested_fen), num: true },
           { label: t("iss.applied"), value: (g) => when(g.applied_at) },
@@ -158,7 +158,8 @@ export async function render(main, me) {
           { label: "#", value: (r) => r.id },
           { label: t("iss.program"), value: (r) => names.get(r.program_id) || `#${r.program_id}` },
           { label: t("buy.lease"), value: (r) => `#${r.lease_id}` },
-          { label: t("iss.buyer"), value: (r) => `#${r.buyer_id}` },
+          { label: t("iss.buyer"), value: (r) => r.buyer_name || `#${r.buyer_id}` },
+          { label: t("iss.provider"), value: (r) => r.provider_name || `#${r.provider_id}` },
           { label: t("iss.charge"), value: (r) => yuan(r.charge_fen), num: true },
           { label: t("iss.rate"), value: (r) => pct(r.rate, 0), num: true },
           { label: t("iss.paid"), value: (r) => yuan(r.amount_fen - r.clawed_back_fen), num: true },
