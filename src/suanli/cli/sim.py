@@ -42,7 +42,7 @@ from suanli.sim.model import DEFAULT_SCENARIOS, SCENARIOS
 from suanli.sim.plots import write_plots
 from suanli.sim.run import DEFAULT_PENALTY_S, SPANS, Replay, simulate
 from suanli.sim.study import DEFAULT_TARGET_S, GRID, Settings, parse_loads, report, run_study
-from suanli.sim.sweep import Grid, run_sweep, summarize
+from suanli.sim.sweep import FIGURES, Grid, run_sweep, summarize
 from suanli.sim.traces import (
     OPENB_NODES,
     OPENB_PODS,
@@ -147,18 +147,7 @@ def _cell(value: Any) -> str:
 
 def show(results: dict[str, Metrics], title: str) -> None:
     figures = {name: m.as_dict() for name, m in results.items()}
-    keys = (
-        "jobs",
-        "utilization",
-        "idle_card_hours",
-        "wait_p50_s",
-        "wait_p95_s",
-        "wait_p99_s",
-        "jct_mean_s",
-        "never_ran",
-        "ran_away_from_home",
-    )
-    rows = [[key, *(_cell(f[key]) for f in figures.values())] for key in keys]
+    rows = [[key, *(_cell(f[key]) for f in figures.values())] for key in ("jobs", *FIGURES)]
     table(["figure", *(f">{name}" for name in figures)], rows, title=title)
     centers = list(next(iter(figures.values()))["centers"])
     rows = [
