@@ -114,6 +114,19 @@ class CenterUse:
         return self.allocated_card_s / self.available_card_s
 
 
+#: The headline figures of every replay (the study's ``--json`` after "jobs"); keys of
+#: :meth:`Metrics.as_dict`.
+HEADLINE = (
+    "utilization",
+    "idle_card_hours",
+    "wait_p50_s",
+    "wait_p95_s",
+    "wait_p99_s",
+    "jct_mean_s",
+    "never_ran",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Metrics:
     """What :func:`suanli.sim.run.simulate` measured."""

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from suanli.sim.fanout import executor
-from suanli.sim.metrics import Metrics
+from suanli.sim.metrics import HEADLINE, Metrics
 from suanli.sim.model import DEFAULT_SCENARIOS
 from suanli.sim.run import DEFAULT_PENALTY_S, Replay, simulate
 from suanli.sim.traces import Trace
@@ -36,16 +36,7 @@ DEFAULT_TARGET_S = 3600
 TENTH = 10
 """Bisection works on integer tenths of a load."""
 
-JSON_KEYS = (
-    "jobs",
-    "utilization",
-    "idle_card_hours",
-    "wait_p50_s",
-    "wait_p95_s",
-    "wait_p99_s",
-    "jct_mean_s",
-    "never_ran",
-)
+JSON_KEYS = ("jobs", *HEADLINE)
 
 
 @dataclass(frozen=True, slots=True)

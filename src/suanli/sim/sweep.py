@@ -18,19 +18,14 @@ from statistics import fmean
 from typing import Any
 
 from suanli.sim.fanout import executor
+from suanli.sim.metrics import HEADLINE
 from suanli.sim.model import SCENARIOS
 from suanli.sim.run import DEFAULT_PENALTY_S, Replay, simulate
 from suanli.sim.traces import Trace
 
 #: The figures each run reports (keys of :meth:`Metrics.as_dict`).
 FIGURES = (
-    "utilization",
-    "idle_card_hours",
-    "wait_p50_s",
-    "wait_p95_s",
-    "wait_p99_s",
-    "jct_mean_s",
-    "never_ran",
+    *HEADLINE,
     "ran_away_from_home",
     "preemptions",
     "lost_card_hours",
