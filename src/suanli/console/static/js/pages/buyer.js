@@ -249,9 +249,14 @@ function submitted(r) {
       "div",
       { testid: "submit-result" },
       h("p", {}, badge(r.status), r.lease_id ? ` ${t("buy.lease")} #${r.lease_id}` : ""),
-      r.reasons.length ? h("ul", { class: "reasons" }, r.reasons.map((x) => h("li", {}, x))) : null,
+      reasonList(r.reasons),
     ),
   );
+}
+
+// Why a request waits (the engine's reasons), as a list; nothing when it has none.
+function reasonList(reasons) {
+  return reasons.length ? h("ul", { class: "reasons" }, reasons.map((x) => h("li", {}, x))) : null;
 }
 
 async function requests(body) {
@@ -268,7 +273,7 @@ async function requests(body) {
           { label: t("buy.hours"), value: (r) => num(r.duration_s / 3600, 1), num: true },
           { label: t("buy.status"), value: (r) => badge(r.status) },
           { label: t("buy.lease"), value: (r) => (r.lease_id ? `#${r.lease_id}` : "–") },
-          { label: t("buy.why"), value: (r) => (r.reasons.length ? h("ul", { class: "reasons" }, r.reasons.map((x) => h("li", {}, x))) : "") },
+          { label: t("buy.why"), value: (r) => reasonList(r.reasons) },
           { label: t("buy.created"), value: (r) => when(r.created_at) },
         ],
         rows.map((r) => ({ ...r, __testid: `request-${r.id}` })),
