@@ -182,8 +182,15 @@ CASES = [
         "fabric on a single node",
         "POST",
         "/v1/requests",
-        request(cards=8, inter_node="infiniband"),
-        says=("inter_node applies only to gangs",),
+        request(cards=8, cards_per_node=8, inter_node="infiniband"),
+        says=("inter_node applies only when the cards may span nodes",),
+    ),
+    Case(
+        "fabric for one card",
+        "POST",
+        "/v1/requests",
+        request(cards=1, inter_node="infiniband"),
+        says=("inter_node applies only when the cards may span nodes",),
     ),
     Case(
         "negative price cap",

@@ -63,7 +63,7 @@ def test_a_quote_that_fits_nowhere_says_why(market: Market, db: Database) -> Non
 
     assert row_counts(db) == before
     assert not quote.placeable
-    assert quote.reasons == ["1 pool cost more than ¥10.00/card-hour"]
+    assert quote.reasons == ["1 pool costs more than ¥10.00/card-hour"]
     assert quote.nearest and "¥15" in quote.nearest[0]
     assert quote.pool_id is quote.price_fen is quote.cost_fen is None
     assert (quote.voucher_fen, quote.cost_after_voucher_fen) == (0, None)

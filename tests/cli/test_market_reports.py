@@ -84,6 +84,8 @@ def test_request_quote(cli: Cli, world: World) -> None:
     assert (quote["voucher_fen"], quote["cost_after_voucher_fen"]) == (0, 20000)
     assert cli.json("request", "list", key=world.buyer) == []  # nothing submitted
     assert "¥200.00" in cli(*args, key=world.buyer).stdout
-    waiting = cli("request", "quote", "--cards", "64", "--hours", "1", key=world.buyer).stdout
+    waiting = cli(
+        "request", "quote", "--cards", "32", "--hours", "1", "--max-price", "1", key=world.buyer
+    ).stdout
     assert "why it would wait" in waiting
     cli(*args, key=world.provider, code=1)

@@ -72,13 +72,35 @@ def test_request_placed_then_leased_metered_and_settled(cli: Cli, world: World) 
 
 def test_request_queued_with_reasons(cli: Cli, world: World) -> None:
     cli("wallet", "topup", "100000", key=world.buyer)
+    too_big = ("request", "submit", "--cards", "64", "--model", "H800", "--hours", "1")
+    refused = cli(*too_big, key=world.buyer, code=1).stderr
+    assert refused.startswith("error: no listed pool of H800 could ever hold 64 cards")
+    assert refused.count("\n") == 1 and "ask for at most 32" in refused
     text = cli(
-        "request", "submit", "--cards", "64", "--model", "H800", "--hours", "1", key=world.buyer
+        "request",
+        "submit",
+        "--cards",
+        "32",
+        "--model",
+        "H800",
+        "--hours",
+        "1",
+        "--max-price",
+        "1",
+        key=world.buyer,
     ).stdout
     assert "queued" in text
     assert "why it waits" in text
     submitted = cli.json(
-        "request", "submit", "--cards", "64", "--duration-s", "600", key=world.buyer
+        "request",
+        "submit",
+        "--cards",
+        "32",
+        "--duration-s",
+        "600",
+        "--max-price",
+        "1",
+        key=world.buyer,
     )
     assert submitted["status"] == "queued"
     assert submitted["reasons"]

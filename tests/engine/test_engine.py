@@ -137,7 +137,7 @@ def test_unplaced_says_why_and_what_is_nearest() -> None:
         max_price_fen=1500,
     )
     result = unplaced(ENGINE.place(MARKET, demand))
-    assert result.reasons[0].startswith("1 pool offer no accelerator matching H800")
+    assert result.reasons[0].startswith("1 pool offers no accelerator matching H800")
     assert "2 pools are outside 贵州" in result.reasons
     assert result.reasons[-1] == "2 matching pools have no node with 8 free cards"
     assert result.nearest == (
@@ -178,7 +178,7 @@ def test_an_empty_exchange_says_so() -> None:
 def test_a_full_exchange_is_not_an_empty_one() -> None:
     snap = snapshot([pool(1)], [(1, 1, 0)])
     result = unplaced(ENGINE.place(snap, Demand(cards=1)))
-    assert result.reasons == ("1 matching pools have no node with 1 free cards",)
+    assert result.reasons == ("1 matching pool has no node with 1 free card",)
 
 
 # -- reserve / unreserve -------------------------------------------------------------------

@@ -61,7 +61,7 @@ def test_model_filter(demand: Demand, expected: list[int]) -> None:
             2,
             "2 pools offer no accelerator matching H800/T4",
         ),
-        (Demand(cards=1, min_memory_gb=64), 1, "1 pool offer no accelerator matching >= 64 GB"),
+        (Demand(cards=1, min_memory_gb=64), 1, "1 pool offers no accelerator matching >= 64 GB"),
         (
             Demand(cards=1, min_tflops=400.0),
             3,
@@ -127,7 +127,7 @@ def test_price_filter(cap: int | None, expected: list[int]) -> None:
 
 def test_price_filter_explains() -> None:
     demand = Demand(cards=1, max_price_fen=1050)
-    assert PriceFilter().explain(demand, 1) == "1 pool cost more than ¥10.50/card-hour"
+    assert PriceFilter().explain(demand, 1) == "1 pool costs more than ¥10.50/card-hour"
 
 
 # -- ShapeFilter ---------------------------------------------------------------------------
@@ -241,7 +241,7 @@ def test_fit_filter_wants_enough_wholly_free_cards_per_node() -> None:
         (
             Demand(cards=16, cards_per_node=8),
             1,
-            "1 matching pools lack 2 nodes with 8 free cards each",
+            "1 matching pool lacks 2 nodes with 8 free cards each",
         ),
     ],
 )

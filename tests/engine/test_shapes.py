@@ -82,7 +82,7 @@ def test_cpu_and_memory_are_hard_constraints() -> None:
     result = unplaced(ENGINE.place(snap, Demand(cards=1, cpu_milli=3000, memory_mib=2048)))
     assert result.code is Code.UNSCHEDULABLE
     assert result.reasons == (
-        "1 matching pools have no node with 1 free cards and 3 free CPU cores and 2 GiB free "
+        "1 matching pool has no node with 1 free card and 3 free CPU cores and 2 GiB free "
         "memory",
     )
 
@@ -110,13 +110,13 @@ def test_a_gang_takes_cpu_on_every_node_of_one_pool() -> None:
         (
             Demand(cards=1, accepted_models=frozenset({"H800"})),
             Code.UNRESOLVABLE,
-            "1 pool offer no accelerator matching H800",
+            "1 pool offers no accelerator matching H800",
         ),
-        (Demand(cards=8), Code.UNRESOLVABLE, "1 pool have fewer than 8 cards per node"),
+        (Demand(cards=8), Code.UNRESOLVABLE, "1 pool has fewer than 8 cards per node"),
         (
             Demand(cards=1, gpu_milli=800, cpu_milli=40_000),
             Code.UNSCHEDULABLE,
-            "1 matching pools have no node with 0.8 of a free GPU and 40 free CPU cores",
+            "1 matching pool has no node with 0.8 of a free GPU and 40 free CPU cores",
         ),
     ],
 )
@@ -135,7 +135,7 @@ def test_filter_statuses_name_their_plugin() -> None:
         ("price", Code.UNRESOLVABLE),
         ("shape", Code.SUCCESS),
     ]
-    assert statuses[2].reasons == ("1 pool cost more than ¥0.10/card-hour",)
+    assert statuses[2].reasons == ("1 pool costs more than ¥0.10/card-hour",)
     assert not statuses[2].ok and statuses[0].ok
 
 

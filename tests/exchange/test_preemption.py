@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from conftest import assert_books_balance
 from suanli.exchange.schemas import RequestIn
 from suanli.exchange.service import Exchange
 from suanli.kit.clock import ManualClock
+from suanli.kit.errors import ValidationError
 from suanli.orgs.auth import Principal
 from suanli.settings import Settings
 from suanli.store import Database
@@ -75,8 +77,10 @@ def test_interruptible_work_never_preempts_and_nothing_preempts_without_need(
         exchange = Exchange(session, world.clock, Settings(), Principal(buyer, OrgRole.BUYER))
         other = exchange.submit(RequestIn(cards=8, duration_s=3600, interruptible=True))
         assert other.status is RequestStatus.QUEUED
-        too_big = exchange.submit(RequestIn(cards=16, duration_s=3600))
-        assert too_big.status is RequestStatus.QUEUED  # even all 8 cards would not do
+        with pytest.raises(ValidationError, match="the most possible is 8"):
+            exchange.submit(RequestIn(cards=16, duration_s=3600))  # all 8 would not do
+        elsewhere = exchange.submit(RequestIn(cards=8, accepted_models=["A800"], duration_s=60))
+        assert elsewhere.status is RequestStatus.QUEUED  # no pool of its model to free
     assert world.lease(first).status is LeaseStatus.PLACED
     with world.db.transaction() as session:
         assert len(session.scalars(select(Lease)).all()) == 1

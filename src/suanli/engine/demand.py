@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from suanli.engine.reasons import describe
+
 #: One whole GPU, in milli-GPU.
 MILLI = 1000
 
@@ -49,6 +51,11 @@ class Demand:
 
     Whole-card exchange requests keep their old form: ``Demand(cards=8)`` is 8 whole GPUs
     with no CPU or memory asked.
+
+    ``split`` says the buyer left the shape open (no ``cards_per_node``): where no node
+    of a pool is big enough, the engine may spread the cards over several of its nodes
+    (:meth:`suanli.engine.Engine.shapes`), linked by at least ``inter_node`` (ethernet
+    when None).
     """
 
     cards: int
@@ -62,6 +69,7 @@ class Demand:
     gpu_milli: int = MILLI
     cpu_milli: int = 0
     memory_mib: int = 0
+    split: bool = False
 
     def __post_init__(self) -> None:
         if self.cpu_milli < 0 or self.memory_mib < 0:
@@ -101,16 +109,17 @@ class Demand:
 
     def describe(self) -> str:
         """The per-node shape in words, for reasons: '8 free cards', '0.46 of a free GPU'."""
-        parts = []
-        if self.is_share:
-            parts.append(f"{self.gpu_milli / MILLI:g} of a free GPU")
-        elif self.cards:
-            parts.append(f"{self.per_node} free cards")
-        if self.cpu_milli:
-            parts.append(f"{self.cpu_milli / 1000:g} free CPU cores")
-        if self.memory_mib:
-            parts.append(f"{self.memory_mib / 1024:g} GiB free memory")
-        return " and ".join(parts)
+        return self.describe_both()[0]
+
+    def describe_both(self) -> tuple[str, str]:
+        """The per-node shape in English and Chinese (see :mod:`suanli.engine.reasons`)."""
+        return describe(
+            self.cards,
+            self.per_node,
+            self.gpu_milli / MILLI if self.is_share else None,
+            self.cpu_milli / 1000,
+            self.memory_mib / 1024,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,24 +25,26 @@ out for a demand that stays unplaced.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
-from suanli.engine import batch
+from suanli.engine import batch, reasons
 from suanli.engine.byclass import ClassPath
 from suanli.engine.demand import Allocation, Code, Demand, Placement, Status, Unplaced
 from suanli.engine.filtering import alive_pools, filter_statuses, pool_mask, signature
 from suanli.engine.gpus import BestFitGpu, whole_gpus
-from suanli.engine.plugins import DEFAULT_FILTERS, FitFilter, ModelFilter
+from suanli.engine.plugins import DEFAULT_FILTERS, FitFilter, ModelFilter, RegionFilter
 from suanli.engine.protocols import BoolArray, GpuPicker, NodeFilter, NodeScore, PoolFilter
 from suanli.engine.scores import DEFAULT_SCORES
 from suanli.engine.select import LowestNodeId, RandomTie, TieBreak
-from suanli.engine.snapshot import IntArray, Snapshot
-from suanli.kit.money import yuan
+from suanli.engine.snapshot import INTER_NODE_RANK, IntArray, Snapshot
 
 NEAREST = 3
 NEAREST_MODELS = ModelFilter()
 """What "nearest offers" must match: the accepted models and their minimums."""
+REACH_FILTERS = (NEAREST_MODELS, RegionFilter())
+"""What a pool must match to count towards the most a demand could ever get."""
 
 
 class Engine:
@@ -106,10 +108,44 @@ class Engine:
             total += weight * plugin.score(snap, demand, rows)
         return total
 
+    def shapes(self, snap: Snapshot, demand: Demand) -> tuple[Demand, ...]:
+        """The shapes to try for ``demand``, fewest nodes first.
+
+        A fixed shape is just itself. An open one (``split``: the buyer gave no cards per
+        node) is all its cards on one node, then, for each node size the snapshot lists
+        below ``cards``, a gang with the most cards per node that divides ``cards`` (16
+        cards on 8-card nodes: 2 x 8; 12 on 8-card nodes: 2 x 6), linked by at least the
+        buyer's fabric, ethernet when none was named. Fewest nodes first: the least
+        traffic between nodes and the fewest nodes that can fail under one job.
+        """
+        whole = replace(demand, split=False)
+        if not demand.split or demand.cards_per_node is not None or demand.cards <= 1:
+            return (whole,)
+        sizes = sorted(
+            {int(c) for c in np.unique(snap.pool_cards_per_node) if 0 < c < demand.cards},
+            reverse=True,
+        )
+        fabric = demand.inter_node or "ethernet"
+        shapes = [replace(whole, inter_node=None)]
+        for size in sizes:
+            per_node = max(d for d in range(1, size + 1) if demand.cards % d == 0)
+            if all(s.per_node != per_node for s in shapes):
+                shapes.append(replace(whole, cards_per_node=per_node, inter_node=fabric))
+        return tuple(shapes)
+
     def choose(self, snap: Snapshot, demand: Demand) -> Placement | None:
         """The placement this engine would make, or None; no reasons (the fast path)."""
         if not snap.pools:
             return None
+        if demand.split:
+            for shape in self.shapes(snap, demand):
+                found = self._choose(snap, shape)
+                if found is not None:
+                    return found
+            return None
+        return self._choose(snap, demand)
+
+    def _choose(self, snap: Snapshot, demand: Demand) -> Placement | None:
         by_class = self.by_class
         if by_class.usable:
             chosen, score = by_class.select(snap, demand)
@@ -123,18 +159,25 @@ class Engine:
         return self._select_gang(snap, demand, rows)
 
     def place(self, snap: Snapshot, demand: Demand) -> Placement | Unplaced:
-        """Choose where ``demand`` goes on ``snap`` (which is not changed), or say why not."""
+        """Choose where ``demand`` goes on ``snap`` (which is not changed), or say why not.
+
+        For an open shape the reasons are those of the first shape (fewest nodes) that
+        only waits for capacity; when every shape is cut for good, those of the first
+        spread over nodes (what an open shape is for), else of the only shape."""
         if not snap.pools:
-            return Unplaced(("no capacity is listed on the exchange",), (), Code.UNRESOLVABLE)
+            return Unplaced((reasons.no_capacity(),), (), Code.UNRESOLVABLE)
         placement = self.choose(snap, demand)
         if placement is not None:
             return placement
-        reasons, surviving = self._cuts(snap, demand)
-        code = Code.UNRESOLVABLE
-        if surviving:
-            reasons = (*reasons, FitFilter.explain(demand, surviving))
-            code = Code.UNSCHEDULABLE
-        return Unplaced(reasons, self.nearest(snap, demand), code)
+        options: list[tuple[str, ...]] = []
+        for shape in self.shapes(snap, demand):
+            why, surviving = self._cuts(snap, shape)
+            if surviving:
+                why = (*why, FitFilter.explain(shape, surviving))
+                return Unplaced(why, self.nearest(snap, demand), Code.UNSCHEDULABLE)
+            options.append(why)
+        why = options[1] if len(options) > 1 else options[0]
+        return Unplaced(why, self.nearest(snap, demand), Code.UNRESOLVABLE)
 
     def _cuts(self, snap: Snapshot, demand: Demand) -> tuple[tuple[str, ...], int]:
         """The pool filters' reasons and how many pools pass them all (pools never change
@@ -197,6 +240,29 @@ class Engine:
             return None
         return self._placement(snap, demand, best[2], best[0])
 
+    @staticmethod
+    def reach(snap: Snapshot, demand: Demand) -> tuple[int, int] | None:
+        """The most cards one pool could ever give ``demand`` on ``snap``, and its row.
+
+        Only pools of the demand's models and places count (price may change; shape is
+        for the reasons to explain). A pool gives all its cards where its nodes are linked
+        by at least the demand's fabric (ethernet when none is named), else one node's.
+        None when no pool matches at all. Read it on a snapshot of listed capacity (every
+        card idle) for "larger than anything the exchange could ever serve"."""
+        ok = np.ones(len(snap.pools), dtype=np.bool_)
+        for plugin in REACH_FILTERS:
+            ok &= pool_mask(snap, plugin, demand)
+        if not ok.any():
+            return None
+        nodes = np.bincount(snap.node_pool, minlength=len(snap.pools))
+        linked = snap.pool_inter_rank >= INTER_NODE_RANK[demand.inter_node or "ethernet"]
+        if demand.cards_per_node is None and not demand.split:
+            linked = np.zeros_like(linked)  # all on one node, as asked
+        most = snap.pool_cards_per_node * np.where(linked, nodes, np.minimum(nodes, 1))
+        most = np.where(ok, most, -1)
+        row = int(np.argmax(most))
+        return int(most[row]), row
+
     def nearest(self, snap: Snapshot, demand: Demand) -> tuple[str, ...]:
         """The closest offers that exist: matching models, most free cards, cheapest."""
         rows = self._matching(snap, demand)
@@ -210,8 +276,7 @@ class Engine:
                 break
             pool = snap.pools[i]
             lines.append(
-                f"{count} free {pool.model} at {pool.label} ({pool.province}), "
-                f"{yuan(pool.price_fen)}/card-hour"
+                reasons.nearest_offer(count, pool.model, pool.label, pool.province, pool.price_fen)
             )
         return tuple(lines)
 

@@ -14,11 +14,11 @@ from typing import ClassVar
 
 import numpy as np
 
+from suanli.engine import reasons
 from suanli.engine.demand import Demand
 from suanli.engine.protocols import BoolArray, GpuPicker, NodeFilter, NodeScore, PoolFilter
 from suanli.engine.scores import BestFitScore, PriceScore
 from suanli.engine.snapshot import INTER_NODE_RANK, IntArray, Snapshot
-from suanli.kit.money import yuan
 
 __all__ = [
     "DEFAULT_FILTERS",
@@ -35,10 +35,6 @@ __all__ = [
     "RegionFilter",
     "ShapeFilter",
 ]
-
-
-def _pools(n: int) -> str:
-    return f"{n} pool{'s' if n != 1 else ''}"
 
 
 class ModelFilter:
@@ -62,14 +58,9 @@ class ModelFilter:
         return ok
 
     def explain(self, demand: Demand, excluded: int) -> str:
-        wants = []
-        if demand.accepted_models:
-            wants.append("/".join(sorted(demand.accepted_models)))
-        if demand.min_memory_gb is not None:
-            wants.append(f">= {demand.min_memory_gb} GB per card")
-        if demand.min_tflops is not None:
-            wants.append(f">= {demand.min_tflops:g} TFLOPS per card")
-        return f"{_pools(excluded)} offer no accelerator matching {', '.join(wants)}"
+        return reasons.off_model(
+            excluded, demand.accepted_models, demand.min_memory_gb, demand.min_tflops
+        )
 
 
 class RegionFilter:
@@ -87,7 +78,7 @@ class RegionFilter:
         return np.isin(snap.pool_province, wanted)
 
     def explain(self, demand: Demand, excluded: int) -> str:
-        return f"{_pools(excluded)} are outside {'/'.join(sorted(demand.provinces))}"
+        return reasons.off_region(excluded, demand.provinces)
 
 
 class PriceFilter:
@@ -104,8 +95,7 @@ class PriceFilter:
         return np.asarray(snap.pool_price <= demand.max_price_fen, dtype=np.bool_)
 
     def explain(self, demand: Demand, excluded: int) -> str:
-        cap = yuan(demand.max_price_fen or 0)
-        return f"{_pools(excluded)} cost more than {cap}/card-hour"
+        return reasons.off_price(excluded, demand.max_price_fen or 0)
 
 
 class ShapeFilter:
@@ -124,10 +114,8 @@ class ShapeFilter:
         return np.asarray(ok, dtype=np.bool_)
 
     def explain(self, demand: Demand, excluded: int) -> str:
-        text = f"{_pools(excluded)} have fewer than {demand.per_node} cards per node"
-        if demand.node_count > 1:
-            text += f" or no {demand.inter_node or 'network'} between nodes"
-        return text
+        fabric = (demand.inter_node or "ethernet") if demand.node_count > 1 else None
+        return reasons.off_shape(excluded, demand.per_node, fabric)
 
 
 class FitFilter:
@@ -151,11 +139,10 @@ class FitFilter:
 
     @staticmethod
     def explain(demand: Demand, pools: int) -> str:
+        shape = demand.describe_both()
         if demand.node_count == 1:
-            return f"{pools} matching pools have no node with {demand.describe()}"
-        return (
-            f"{pools} matching pools lack {demand.node_count} nodes with {demand.describe()} each"
-        )
+            return reasons.fit_single(pools, shape)
+        return reasons.fit_gang(pools, demand.node_count, shape)
 
 
 DEFAULT_FILTERS: tuple[PoolFilter, ...] = (

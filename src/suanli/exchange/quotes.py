@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from suanli.engine import Placement
+from suanli.engine.reasons import zh_of
 from suanli.exchange.schemas import RequestIn
 from suanli.exchange.service import Exchange
 from suanli.exchange.validation import validate_request
@@ -43,6 +44,12 @@ class Quote(BaseModel):
     placeable: bool = Field(description="the engine would place it now")
     reasons: list[str]
     nearest: list[str]
+    reasons_zh: list[str] = Field(
+        default_factory=list, description="reasons in Chinese, item for item"
+    )
+    nearest_zh: list[str] = Field(
+        default_factory=list, description="nearest offers in Chinese, item for item"
+    )
     pool_id: int | None
     center_id: int | None = None
     center: str | None
@@ -95,13 +102,17 @@ def _quote(
         updated_at=now,
         **validate_request(data),
     )
-    result, preempts = Exchange(session, clock, settings, principal).what_if(request)
+    exchange = Exchange(session, clock, settings, principal)
+    exchange.check_reach(request)
+    result, preempts = exchange.what_if(request)
     wallet = Ledger(session, clock).balance(principal.org_id, AccountKind.WALLET)
     if not isinstance(result, Placement):
         return Quote(
             placeable=False,
-            reasons=list(result.reasons),
-            nearest=list(result.nearest),
+            reasons=[str(r) for r in result.reasons],
+            nearest=[str(n) for n in result.nearest],
+            reasons_zh=[zh_of(r) for r in result.reasons],
+            nearest_zh=[zh_of(n) for n in result.nearest],
             pool_id=None,
             center=None,
             province=None,

@@ -55,10 +55,16 @@ class RequestIn(BaseModel):
 
     cards: int = Field(ge=1, le=100_000, description="number of accelerator cards")
     cards_per_node: int | None = Field(
-        default=None, ge=1, le=64, description="gang: this many cards on each of several nodes"
+        default=None,
+        ge=1,
+        le=64,
+        description="gang: this many cards on each of several nodes; left out, the exchange "
+        "spreads a request larger than any node over nodes of one pool",
     )
     inter_node: str | None = Field(
-        default=None, description="gang fabric at least: ethernet|roce|infiniband"
+        default=None,
+        description="fabric between the nodes, at least: ethernet|roce|infiniband (a gang, "
+        "or an open shape should it be spread over nodes)",
     )
     accepted_models: list[str] = Field(default_factory=list, max_length=32)
     min_memory_gb: int | None = Field(default=None, ge=1, le=4096)
@@ -80,8 +86,11 @@ class RequestIn(BaseModel):
             raise ValueError(
                 f"cards ({self.cards}) must be a multiple of cards_per_node ({self.cards_per_node})"
             )
-        if self.inter_node is not None and self.cards_per_node in (None, self.cards):
-            raise ValueError("inter_node applies only to gangs (cards_per_node < cards)")
+        if self.inter_node is not None and (self.cards == 1 or self.cards_per_node == self.cards):
+            raise ValueError(
+                "inter_node applies only when the cards may span nodes (more than one card, "
+                "and cards_per_node left out or below cards)"
+            )
         return self
 
 
@@ -105,6 +114,12 @@ class RequestOut(BaseModel):
     status: RequestStatus
     reasons: list[str]
     nearest: list[str]
+    reasons_zh: list[str] = Field(
+        default_factory=list, description="reasons in Chinese, item for item"
+    )
+    nearest_zh: list[str] = Field(
+        default_factory=list, description="nearest offers in Chinese, item for item"
+    )
     lease_id: int | None
     created_at: datetime
     updated_at: datetime

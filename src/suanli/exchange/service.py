@@ -16,11 +16,12 @@ Lock order everywhere: request row -> lease row -> node rows (by id) -> accounts
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from suanli.engine import Code, Demand, Engine, Placement, Unplaced
+from suanli.engine import Code, Demand, Engine, Placement, Unplaced, reasons
 from suanli.engine.preempt import Held, Preemption, plan_preemption
 from suanli.exchange.schemas import RequestIn, UsageIn
 from suanli.exchange.snapshot import SnapshotCache, demand_of, load_snapshot
@@ -104,10 +105,28 @@ class Exchange:
             updated_at=now,
             **fields,
         )
+        self.check_reach(request)
         self.session.add(request)
         self.session.flush()
         self.try_place(request, cache=cache)
         return request
+
+    def check_reach(self, request: Request) -> None:
+        """Refuse (422) a request larger than any listed pool could ever hold, even spread
+        over all its nodes, saying the most that is possible. A request whose models or
+        places nobody lists yet is not refused: it waits, saying why."""
+        listed = load_snapshot(self.session, listed=True)
+        demand = demand_of(request)
+        found = self.engine.reach(listed, demand)
+        if found is None or request.cards <= found[0]:
+            return
+        most, row = found
+        pool = listed.pools[row]
+        models = "/".join(sorted(demand.accepted_models))
+        where = f"{pool.label}, {pool.model} in {pool.province}"
+        fabric = demand.inter_node if demand.split or demand.node_count > 1 else None
+        why = reasons.beyond_largest(request.cards, models, fabric, most, where)
+        raise ValidationError(why)
 
     def get_request(self, request_id: int, *, lock: bool = False) -> Request:
         self._require(Scope.REQUESTS_READ)
@@ -135,8 +154,7 @@ class Exchange:
             locked = work_repo.lease(self.session, lease.id, lock=True)
             self._end(locked or lease, LeaseStatus.CANCELLED, reason)
         request.status = RequestStatus.CANCELLED
-        request.reasons = [reason]
-        request.updated_at = self.clock.now()
+        self._say(request, [reason], [])
         return request
 
     # -- placement ----------------------------------------------------------------------
@@ -146,7 +164,7 @@ class Exchange:
         if request.status is not RequestStatus.QUEUED:
             return None
         if request.earliest_start is not None and request.earliest_start > now:
-            self._queue(request, [f"not before {request.earliest_start.isoformat()}"], [])
+            self._queue(request, [reasons.not_before(request.earliest_start.isoformat())], [])
             return None
         demand = demand_of(request)
         cache = cache or self.cache or SnapshotCache()
@@ -171,16 +189,14 @@ class Exchange:
                 lease = self._open_lease(request, result)
             except PaymentRequiredError as exc:
                 savepoint.rollback()
-                self._queue(request, [exc.message], [])
+                self._queue(request, [reasons.wallet_short(exc.message)], [])
                 return None
             savepoint.commit()
             self.engine.reserve(snap, result)
             request.status = RequestStatus.PLACED
-            request.reasons = []
-            request.nearest = []
-            request.updated_at = now
+            self._say(request, [], [])
             return lease
-        self._queue(request, ["capacity changed while placing; it will be tried again"], [])
+        self._queue(request, [reasons.capacity_changed()], [])
         return None
 
     def _preempt_for(self, request: Request, demand: Demand) -> bool:
@@ -222,7 +238,7 @@ class Exchange:
         preempted for it."""
         now = self.clock.now()
         if request.earliest_start is not None and request.earliest_start > now:
-            reason = f"not before {request.earliest_start.isoformat()}"
+            reason = reasons.not_before(request.earliest_start.isoformat())
             return Unplaced((reason,), (), Code.UNSCHEDULABLE), False
         demand = demand_of(request)
         result = self.engine.place(load_snapshot(self.session), demand)
@@ -233,11 +249,23 @@ class Exchange:
             return plan.placement, True
         return result, False
 
-    def _queue(self, request: Request, reasons: list[str], nearest: list[str]) -> None:
-        if request.reasons != reasons or request.nearest != nearest:
-            request.reasons = reasons
-            request.nearest = nearest
-            request.updated_at = self.clock.now()
+    def _queue(self, request: Request, why: Sequence[str], nearest: Sequence[str]) -> None:
+        if request.reasons != list(why) or request.nearest != list(nearest):
+            self._say(request, why, nearest)
+
+    def _say(
+        self,
+        request: Request,
+        why: Sequence[str],
+        nearest: Sequence[str],
+        now: datetime | None = None,
+    ) -> None:
+        """Store why a request waits (or ended) and the nearest offers, in both languages."""
+        request.reasons = [str(r) for r in why]
+        request.reasons_zh = [reasons.zh_of(r) for r in why]
+        request.nearest = [str(n) for n in nearest]
+        request.nearest_zh = [reasons.zh_of(n) for n in nearest]
+        request.updated_at = now or self.clock.now()
 
     def _open_lease(self, request: Request, placement: Placement) -> Lease:
         found = capacity_repo.pool_with_center(self.session, placement.pool_id)
@@ -462,8 +490,8 @@ class Exchange:
         request = work_repo.request(self.session, lease.request_id, lock=True)
         if request is not None and request.status is RequestStatus.PLACED:
             request.status = RequestStatus.QUEUED if requeue else RequestStatus.FINISHED
-            request.reasons = [f"back in the queue: {reason}"] if requeue else []
-            request.updated_at = at.now()
+            why = [reasons.back_in_queue(reason)] if requeue else []
+            self._say(request, why, [], at.now())
 
     def expires_at(self, lease: Lease) -> datetime:
         """When a lease's paid time runs out, counted from its start (or placement)."""

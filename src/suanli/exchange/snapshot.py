@@ -10,15 +10,18 @@ from suanli.store import capacity_repo
 from suanli.store.models import Request
 
 
-def load_snapshot(session: Session) -> Snapshot:
+def load_snapshot(session: Session, *, listed: bool = False) -> Snapshot:
     """Free capacity of every active pool at every active center, now.
 
     Where a center's agent reported the cluster's own count of free cards for a pool
     (its other work included), no more than that is offered: nodes are filled up to the
-    reported count in id order. The nodes' counters still decide every reservation."""
+    reported count in id order. The nodes' counters still decide every reservation.
+
+    ``listed``: everything the exchange lists, all idle, at centers of any status: the
+    most it could ever offer."""
     builder = SnapshotBuilder()
     cap_left: dict[int, int | None] = {}
-    for row in capacity_repo.snapshot_rows(session):
+    for row in capacity_repo.snapshot_rows(session, listed=listed):
         if row.pool_id not in cap_left:
             cap_left[row.pool_id] = row.reported_free
             acc = catalog.get(row.model)
@@ -46,12 +49,15 @@ def load_snapshot(session: Session) -> Snapshot:
 
 
 def demand_of(request: Request) -> Demand:
-    """The engine's view of a stored request."""
+    """The engine's view of a stored request. A request without ``cards_per_node`` has
+    an open shape: the engine may spread it over nodes where no node is big enough."""
     gang = request.cards_per_node is not None and request.cards_per_node < request.cards
+    open_shape = request.cards_per_node is None
     return Demand(
         cards=request.cards,
         cards_per_node=request.cards_per_node if gang else None,
-        inter_node=request.inter_node if gang else None,
+        inter_node=request.inter_node if gang or open_shape else None,
+        split=open_shape,
         accepted_models=frozenset(request.accepted_models or ()),
         min_memory_gb=request.min_memory_gb,
         min_tflops=float(request.min_tflops) if request.min_tflops is not None else None,

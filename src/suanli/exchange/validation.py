@@ -31,10 +31,13 @@ def validate_request(data: RequestIn) -> dict[str, Any]:
             f"unknown inter_node {data.inter_node!r}; use one of {', '.join(INTER_NODE_RANK)}"
         )
     gang = data.cards_per_node is not None and data.cards_per_node < data.cards
+    open_shape = data.cards_per_node is None and data.cards > 1
     return {
         "cards": data.cards,
-        "cards_per_node": data.cards_per_node if gang else None,
-        "inter_node": (data.inter_node or "ethernet") if gang else None,
+        "cards_per_node": data.cards_per_node,  # == cards: all on one node, as asked
+        "inter_node": (data.inter_node or "ethernet")
+        if gang
+        else (data.inter_node if open_shape else None),
         "accepted_models": sorted(set(models)),
         "min_memory_gb": data.min_memory_gb,
         "min_tflops": data.min_tflops,

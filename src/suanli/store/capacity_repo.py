@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, null, select, update
 from sqlalchemy.orm import Session
 
 from suanli.store.models import Center, Node, Pool
@@ -98,12 +98,15 @@ class SnapshotRow:
     reported_free: int | None = None
 
 
-def snapshot_rows(session: Session) -> list[SnapshotRow]:
-    """Every node of every active pool of every active center, with its free cards."""
+def snapshot_rows(session: Session, *, listed: bool = False) -> list[SnapshotRow]:
+    """Every node of every active pool of every active center, with its free cards.
+
+    ``listed``: every node of every active pool, whatever its center's status, as if
+    idle (what the exchange could ever offer, for requests no pool could hold)."""
     stmt = (
         select(
             Node.id,
-            Node.cards_free,
+            Node.cards_total if listed else Node.cards_free,
             Pool.id,
             Pool.name,
             Pool.model,
@@ -113,13 +116,15 @@ def snapshot_rows(session: Session) -> list[SnapshotRow]:
             Center.id,
             Center.name,
             Center.province,
-            Pool.reported_free_cards,
+            null() if listed else Pool.reported_free_cards,
         )
         .join(Pool, Pool.id == Node.pool_id)
         .join(Center, Center.id == Pool.center_id)
-        .where(Pool.active.is_(True), Center.status == CenterStatus.ACTIVE)
+        .where(Pool.active.is_(True))
         .order_by(Node.id)
     )
+    if not listed:
+        stmt = stmt.where(Center.status == CenterStatus.ACTIVE)
     return [SnapshotRow(*row) for row in session.execute(stmt)]
 
 

@@ -53,6 +53,9 @@ class Request(Base):
     status: Mapped[RequestStatus] = mapped_column(enum_type(RequestStatus), index=True)
     reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     nearest: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reasons_zh: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    """``reasons`` in Chinese, item for item (None on rows older than the column)."""
+    nearest_zh: Mapped[list[str] | None] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
