@@ -574,16 +574,22 @@ def _slurm_answers(values: dict[str, str]) -> bool:
     return True
 
 
+SLURM_DOWN = SLURM_UP.with_name("down.sh")
+
+
 @pytest.fixture(scope="session")
-def slurm() -> SlurmCluster:
+def slurm() -> Iterator[SlurmCluster]:
     """A running Slurm (marker ``slurm``): started with ``scripts/slurm/up.sh`` unless it
-    already answers. Skipped when it cannot be started, except under ``CI=true``, where
-    that is a failure."""
+    already answers, and then stopped again with ``scripts/slurm/down.sh`` when the
+    session ends (one that was already running is left running). Skipped when it cannot
+    be started, except under ``CI=true``, where that is a failure."""
     import subprocess
 
     directory = Path(os.environ.get(SLURM_DIR_ENV) or "/tmp/suanli-slurm")
     values = _slurm_env_file(directory)
+    started = False
     if not _slurm_answers(values):
+        started = True
         try:
             done = subprocess.run(
                 [str(SLURM_UP)],
@@ -607,12 +613,22 @@ def slurm() -> SlurmCluster:
             if IN_CI:
                 pytest.fail(message)
             pytest.skip(message)
-    return SlurmCluster(
-        directory=directory,
-        conf=Path(values["SLURM_CONF"]),
-        partition=values.get("SUANLI_SLURM_PARTITION", "gpu"),
-        nodes=int(values.get("SUANLI_SLURM_NODES", "2")),
-        gpus_per_node=int(values.get("SUANLI_SLURM_GPUS_PER_NODE", "8")),
-        gpu_type=values.get("SUANLI_SLURM_GPU_TYPE", "h800"),
-        env={"SLURM_CONF": values["SLURM_CONF"]},
-    )
+    try:
+        yield SlurmCluster(
+            directory=directory,
+            conf=Path(values["SLURM_CONF"]),
+            partition=values.get("SUANLI_SLURM_PARTITION", "gpu"),
+            nodes=int(values.get("SUANLI_SLURM_NODES", "2")),
+            gpus_per_node=int(values.get("SUANLI_SLURM_GPUS_PER_NODE", "8")),
+            gpu_type=values.get("SUANLI_SLURM_GPU_TYPE", "h800"),
+            env={"SLURM_CONF": values["SLURM_CONF"]},
+        )
+    finally:
+        if started:
+            subprocess.run(
+                [str(SLURM_DOWN)],
+                env={**os.environ, SLURM_DIR_ENV: str(directory)},
+                capture_output=True,
+                timeout=120,
+                check=False,
+            )

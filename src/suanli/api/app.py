@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from suanli import __version__
 from suanli.api import errors
 from suanli.api.context import AppState
+from suanli.api.docs import install_docs
 from suanli.api.queue import Ticker
 from suanli.api.routers import agent as agent_routes
 from suanli.api.routers import audit as audit_routes
@@ -55,6 +56,8 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.suanli = state
     errors.install(app)
@@ -72,6 +75,7 @@ def create_app(
         return {"status": "ok", "version": __version__, "database": db.dialect}
 
     mount_console(app)
+    install_docs(app)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
