@@ -7,7 +7,6 @@ whole pass (see :class:`SnapshotCache`); the database still decides every placem
 
 from __future__ import annotations
 
-from suanli.engine import Placement
 from suanli.exchange.service import ENGINE, Exchange
 from suanli.exchange.snapshot import SnapshotCache, demand_of
 from suanli.kit.clock import Clock
@@ -35,7 +34,7 @@ def place_queued(
         candidates = [
             r.id
             for r in work_repo.queued_requests(session, ids)
-            if isinstance(engine.place(snap, demand_of(r)), Placement)
+            if engine.choose(snap, demand_of(r)) is not None
         ]
     placed = 0
     for request_id in candidates:
