@@ -8,21 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 
 from suanli.cli import output
 from suanli.cli.errors import CliError
 from suanli.cli.parse import parse_date
 from suanli.kit.clock import SystemClock
 from suanli.orgs.schemas import KeyOut, OrgOut
-from suanli.orgs.service import create_key, create_org
-from suanli.store import Database, orgs_repo
-from suanli.store.models import Organization
 from suanli.vocab import OrgRole
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from suanli.store import Database
+    from suanli.store.models import Organization
+
+# The database layer is imported by the commands that use it, not with this module:
+# ``suanli whoami`` shows an organization with show_org and needs none of it.
 
 OPERATOR_NAME = "suanli operator"
 
@@ -42,6 +46,8 @@ Json = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 @contextmanager
 def database(url: str | None, *, migrate: bool = False) -> Iterator[Database]:
     """The database at ``url``, disposed of afterwards."""
+    from suanli.store import Database
+
     db = Database(url)
     try:
         if migrate:
@@ -53,11 +59,15 @@ def database(url: str | None, *, migrate: bool = False) -> Iterator[Database]:
 
 def safe_url(url: str) -> str:
     """A database URL fit to print: the password hidden."""
+    from sqlalchemy.engine import make_url
+
     return make_url(url).render_as_string(hide_password=True)
 
 
 def find_org(session: Session, ident: str) -> Organization:
     """An organization by id or exact name."""
+    from suanli.store import orgs_repo
+
     org = orgs_repo.by_id(session, int(ident)) if ident.isdigit() else None
     org = org or orgs_repo.by_name(session, ident)
     if org is None:
@@ -87,6 +97,9 @@ def show_org(org: OrgOut) -> None:
 @app.command("init")
 def init(db_url: DbUrl = None, as_json: Json = False) -> None:
     """Migrate the database and create the operator organization with a first key."""
+    from suanli.orgs.service import create_key, create_org
+    from suanli.store import orgs_repo
+
     clock = SystemClock()
     with database(db_url, migrate=True) as db, db.transaction() as session:
         operators = orgs_repo.listing(session, OrgRole.OPERATOR)
@@ -137,6 +150,8 @@ def create_org_command(
     as_json: Json = False,
 ) -> None:
     """Create an organization (buyer, provider, issuer or operator)."""
+    from suanli.orgs.service import create_org
+
     with database(db_url) as db, db.transaction() as session:
         org = create_org(
             session,
@@ -167,6 +182,8 @@ def create_key_command(
     as_json: Json = False,
 ) -> None:
     """Issue a new API key for an organization; the key is shown once."""
+    from suanli.orgs.service import create_key
+
     with database(db_url) as db, db.transaction() as session:
         found = find_org(session, org)
         issued = create_key(session, SystemClock(), found.id, label)
@@ -186,6 +203,8 @@ def list_orgs(
     as_json: Json = False,
 ) -> None:
     """List organizations."""
+    from suanli.store import orgs_repo
+
     with database(db_url) as db, db.transaction() as session:
         orgs = [OrgOut.of(o) for o in orgs_repo.listing(session, role)]
     if as_json:

@@ -16,8 +16,6 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from platformdirs import user_config_dir
-
 from suanli.cli.errors import CliError
 
 ENV_CONFIG = "SUANLI_CONFIG"
@@ -27,6 +25,8 @@ def config_path() -> Path:
     """``$SUANLI_CONFIG``, else ``<user config dir>/suanli/config.json``."""
     if env := os.environ.get(ENV_CONFIG):
         return Path(env).expanduser()
+    from platformdirs import user_config_dir
+
     return Path(user_config_dir("suanli", appauthor=False)) / "config.json"
 
 

@@ -14,10 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from suanli.cli.config import load_config
 from suanli.cli.errors import CliError
-from suanli.sdk.client import Client
+
+if TYPE_CHECKING:
+    from suanli.sdk.client import Client
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -71,6 +74,8 @@ def resolve(options: Globals) -> Target:
 
 def make_client(url: str, key: str | None) -> Client:
     """The SDK client for ``url`` with ``key``. Tests replace this function."""
+    from suanli.sdk.client import Client
+
     return Client(url, key)
 
 

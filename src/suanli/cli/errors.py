@@ -8,15 +8,19 @@ stderr, ``error: <message>``, and exit status 1. Usage errors stay Typer's (stat
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+import sys
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import pydantic
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup
 
 from suanli.kit.errors import SuanliError
-from suanli.sdk.client import ApiError
+
+if TYPE_CHECKING:
+    import pydantic
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from suanli.sdk.client import ApiError
 
 
 class CliError(Exception):
@@ -48,6 +52,21 @@ def describe_database(exc: SQLAlchemyError) -> str:
     return f"database error: {detail}"
 
 
+START_HINT = "is the exchange running? start one with `suanli serve` or `suanli demo`"
+
+
+def describe_api(exc: ApiError) -> str:
+    """The SDK's message; for an exchange that cannot be reached, what to do about it.
+    (``no suanli API at URL (...)`` for a server that is not suanli is the SDK's own.)"""
+    from suanli.sdk.client import UnreachableError
+
+    if isinstance(exc, UnreachableError):
+        if exc.kind in ("unknown_host", "bad_url"):
+            return f"{exc.message}; check --url (or the profile's url)"
+        return f"{exc.message}; {START_HINT}"
+    return exc.message
+
+
 def fail(message: str) -> NoReturn:
     """Print ``error: <message>`` on stderr and exit with status 1."""
     typer.echo(f"error: {one_line(message)}", err=True)
@@ -62,11 +81,36 @@ class SuanliGroup(TyperGroup):
             return super().invoke(ctx)
         except CliError as exc:
             fail(exc.message)
-        except ApiError as exc:
-            fail(exc.message)
         except SuanliError as exc:
             fail(exc.message)
-        except pydantic.ValidationError as exc:
-            fail(describe_validation(exc))
-        except SQLAlchemyError as exc:
-            fail(describe_database(exc))
+        except Exception as exc:
+            message = describe_expected(exc)
+            if message is None:
+                raise
+            fail(message)
+
+
+def describe_expected(exc: Exception) -> str | None:
+    """The message for an expected failure from the SDK, pydantic or the database; None
+    for anything else.
+
+    Only modules already imported are consulted: an exception of a library that was
+    never imported cannot have been raised, and importing the SDK or the database layer
+    here would slow down every command, ``--help`` included.
+    """
+    if "suanli.sdk.client" in sys.modules:
+        from suanli.sdk.client import ApiError
+
+        if isinstance(exc, ApiError):
+            return describe_api(exc)
+    if "pydantic" in sys.modules:
+        import pydantic
+
+        if isinstance(exc, pydantic.ValidationError):
+            return describe_validation(exc)
+    if "sqlalchemy.exc" in sys.modules:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if isinstance(exc, SQLAlchemyError):
+            return describe_database(exc)
+    return None

@@ -1,5 +1,9 @@
 """The ``suanli`` command: global options, and every command group wired together.
 
+The command modules are imported only when their command runs (:data:`COMMANDS`,
+:mod:`suanli.cli.lazy`): ``suanli --help`` and the API commands start without the
+server, the database layer, the engine or the simulator.
+
 Command tree::
 
     suanli [--url URL] [--key KEY] [--profile NAME]
@@ -22,6 +26,7 @@ Command tree::
       voucher program | grant | redemption | clawback | flag
       agent  run                 (the center agent: --driver slurm|kubernetes|local)
       demo                       (suanli.cli.demo)
+      bench  openb | scale | sim (benchmarks of the engine: suanli.cli.bench)
       sim    run                 (replay traces through the engine: suanli.cli.sim)
 """
 
@@ -31,21 +36,85 @@ from typing import Annotated
 
 import typer
 
-from suanli.cli import admin, capacity, leases, output, profiles, reports, requests, wallet
-from suanli.cli import agent as agent_cli
-from suanli.cli import audit as audit_cli
-from suanli.cli import billing as billing_cli
-from suanli.cli import vouchers as vouchers_cli
-from suanli.cli.bench import bench_app
 from suanli.cli.context import Globals, client, use_globals
-from suanli.cli.demo import demo_command
-from suanli.cli.errors import SuanliGroup
-from suanli.cli.serve import serve
-from suanli.cli.sim import sim_app
+from suanli.cli.lazy import LazyCommand, LazyGroup
+
+# Every command but ``whoami``, by name: where it lives and its one-line help. Each module
+# is imported only when its command runs, so that a command (or ``--help``) loads what it
+# needs and no more: the server, the database, the engine and the simulator are heavy.
+COMMANDS: dict[str, LazyCommand] = {
+    "serve": LazyCommand(
+        "suanli.cli.serve:serve",
+        "Migrate the database, then serve the API (and place queued requests every --tick s).",
+    ),
+    "offers": LazyCommand(
+        "suanli.cli.capacity:offers", "Browse the market: pools with free cards, cheapest first."
+    ),
+    "statement": LazyCommand(
+        "suanli.cli.billing:statement",
+        "A provider's statement: leases, fees, net earnings and payouts for a period.",
+    ),
+    "demo": LazyCommand(
+        "suanli.cli.demo:demo_command",
+        "Build a demo exchange (>= 100 real centers), replay a day of real demand, serve it.",
+    ),
+    "admin": LazyCommand(
+        "suanli.cli.admin:app",
+        "Set up the exchange's database, organizations and keys (no server).",
+    ),
+    "profile": LazyCommand(
+        "suanli.cli.profiles:app", "Saved connections: an exchange URL and an API key, by name."
+    ),
+    "center": LazyCommand(
+        "suanli.cli.capacity:centers", "Computing centers (providers register their own)."
+    ),
+    "pool": LazyCommand(
+        "suanli.cli.capacity:pools",
+        "Node pools: identical nodes of one accelerator model at one price.",
+    ),
+    "request": LazyCommand("suanli.cli.requests:app", "Requests for accelerator cards (buyers)."),
+    "lease": LazyCommand(
+        "suanli.cli.leases:app", "Leases: cards placed for a request (providers drive them)."
+    ),
+    "wallet": LazyCommand(
+        "suanli.cli.wallet:app", "Wallets: money available, held in escrow, and earned."
+    ),
+    "invoice": LazyCommand(
+        "suanli.cli.billing:invoices", "Invoices: what a buyer was billed for a month."
+    ),
+    "payout": LazyCommand(
+        "suanli.cli.billing:payouts", "Payouts: a provider's earnings paid out to a bank account."
+    ),
+    "report": LazyCommand(
+        "suanli.cli.reports:app", "Reports for providers, issuers and the operator."
+    ),
+    "voucher": LazyCommand(
+        "suanli.cli.vouchers:app",
+        "Computing-power vouchers: programs, grants, redemptions, flags.",
+    ),
+    "audit": LazyCommand(
+        "suanli.cli.audit:app",
+        "Check the books: every ledger and voucher invariant, from the data.",
+    ),
+    "agent": LazyCommand("suanli.cli.agent:app", "The center agent."),
+    "bench": LazyCommand(
+        "suanli.cli.bench:bench_app", "Benchmarks of the placement engine on real traces."
+    ),
+    "sim": LazyCommand(
+        "suanli.cli.sim:sim_app", "Replay job traces through the exchange's engine."
+    ),
+}
+
+
+class RootGroup(LazyGroup):
+    """``suanli``: ``whoami`` registered below, every other command in :data:`COMMANDS`."""
+
+    lazy_commands = COMMANDS
+
 
 app = typer.Typer(
     name="suanli",
-    cls=SuanliGroup,
+    cls=RootGroup,
     help="suanli (算力): rent idle AI accelerators of computing centers by the card-hour.",
     no_args_is_help=True,
     add_completion=False,
@@ -87,33 +156,12 @@ def whoami(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Show the organization behind the API key in use."""
+    from suanli.cli import output
+    from suanli.cli.admin import show_org
+
     with client() as api:
         me = api.me()
     if as_json:
         output.emit_json(me)
     else:
-        admin.show_org(me)
-
-
-app.command("serve")(serve)
-app.add_typer(admin.app, name="admin")
-app.add_typer(profiles.app, name="profile")
-app.add_typer(capacity.centers, name="center")
-app.add_typer(capacity.pools, name="pool")
-app.command("offers")(capacity.offers)
-app.add_typer(requests.app, name="request")
-app.add_typer(leases.app, name="lease")
-app.add_typer(wallet.app, name="wallet")
-app.add_typer(billing_cli.invoices, name="invoice")
-app.command("statement")(billing_cli.statement)
-app.add_typer(billing_cli.payouts, name="payout")
-app.add_typer(reports.app, name="report")
-app.add_typer(vouchers_cli.app, name="voucher")
-app.add_typer(audit_cli.app, name="audit")
-app.add_typer(agent_cli.app, name="agent")
-
-# -- demo ---------------------------------------------------------------------------------
-app.command("demo")(demo_command)
-app.add_typer(bench_app, name="bench")
-app.add_typer(sim_app, name="sim")
-# ------------------------------------------------------------------------------------------
+        show_org(me)

@@ -11,17 +11,18 @@ import os
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from pydantic import BaseModel
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
 
 from suanli.kit.clock import as_utc
 from suanli.kit.money import yuan
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 NONE = "–"
 STATUS_STYLES = {
@@ -122,6 +123,8 @@ def _cell(value: object) -> Text:
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: str = "") -> None:
     """Print a table; a column name starting with ``>`` is right-aligned (numbers)."""
+    from rich.table import Table
+
     out = Table(title=title or None, title_justify="left", header_style="bold")
     for name in columns:
         right = name.startswith(">")
@@ -138,6 +141,8 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: st
 
 def details(title: str, pairs: Iterable[tuple[str, object]]) -> None:
     """Print one object as aligned ``field  value`` lines under a bold title."""
+    from rich.table import Table
+
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim")
     grid.add_column()
@@ -166,6 +171,8 @@ def say(message: str) -> None:
 def progress_bar(*, transient: bool, auto_refresh: bool = True) -> Progress:
     """A progress bar on stderr (description, bar, done/total, elapsed); ``transient``
     (under ``--json``) removes it when done, so stdout stays one JSON document."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),

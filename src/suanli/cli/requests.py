@@ -23,9 +23,12 @@ Json = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 def shape(request: RequestOut) -> str:
-    """``16 cards (2 x 8, infiniband)`` or ``4 cards``."""
+    """``16 cards (2 x 8, infiniband)``, ``8 cards (one node)`` or ``4 cards``."""
     if request.cards_per_node is None:
-        return f"{request.cards} cards"
+        fabric = f" (over nodes linked by {request.inter_node} if need be)"
+        return f"{request.cards} cards" + (fabric if request.inter_node else "")
+    if request.cards_per_node == request.cards:
+        return f"{request.cards} cards (one node)"
     nodes = request.cards // request.cards_per_node
     fabric = f", {request.inter_node}" if request.inter_node else ""
     return f"{request.cards} cards ({nodes} x {request.cards_per_node}{fabric})"
@@ -77,10 +80,16 @@ Models = Annotated[
     typer.Option("--model", help="An accepted accelerator model (repeatable; default any)."),
 ]
 CardsPerNode = Annotated[
-    int | None, typer.Option("--cards-per-node", help="Gang: this many cards on each node.")
+    int | None,
+    typer.Option(
+        "--cards-per-node",
+        help="Gang: this many cards on each node (default: the exchange spreads a request "
+        "larger than any node over nodes of one pool).",
+    ),
 ]
 Inter = Annotated[
-    str | None, typer.Option("--inter", help="Gang fabric at least: ethernet|roce|infiniband")
+    str | None,
+    typer.Option("--inter", help="Fabric between nodes, at least: ethernet|roce|infiniband"),
 ]
 MinMemory = Annotated[int | None, typer.Option("--min-memory-gb", help="Memory per card, GB.")]
 MinTflops = Annotated[str | None, typer.Option("--min-tflops", help="Dense FP16 TFLOPS per card.")]

@@ -6,6 +6,21 @@ Accounts with a floor (wallets, escrow, earnings, fees) can never go below zero:
 check happens under a row lock, so it holds under concurrency.
 """
 
-from suanli.ledger.service import Ledger, Leg
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from suanli.ledger.service import Ledger, Leg
 
 __all__ = ["Ledger", "Leg"]
+
+
+def __getattr__(name: str) -> Any:
+    # The service needs the database layer: it is imported on first use, so that the
+    # API shapes (suanli.ledger.schemas, which the SDK uses) import without it.
+    if name in __all__:
+        from suanli.ledger import service
+
+        return getattr(service, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

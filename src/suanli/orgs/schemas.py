@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from suanli.store.models import Organization
 from suanli.vocab import OrgRole
+
+if TYPE_CHECKING:
+    from suanli.store.models import Organization
 
 
 class OrgIn(BaseModel):

@@ -1,18 +1,24 @@
 """``Client``: one method per API call, pydantic models in and out.
 
-Every non-2xx answer raises :class:`ApiError` carrying the status, the error code and
-the server's message. Pass ``transport`` (for example ``httpx.ASGITransport`` or
-``httpx.MockTransport``) to talk to an app without a network.
+Every error answer raises :class:`ApiError` carrying the status, the error code and
+the server's message. When no suanli answers, a subclass says so:
+:class:`UnreachableError` (no HTTP answer at all: refused, unknown host, timed out) and
+:class:`NotSuanliError` (something answered, but not a suanli exchange).
+
+Pass ``transport`` (for example ``httpx.ASGITransport`` or ``httpx.MockTransport``) to
+talk to an app without a network.
 """
 
 from __future__ import annotations
 
+import re
+import socket
 import uuid
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from suanli.billing.schemas import (
     InvoiceIn,
@@ -32,12 +38,6 @@ from suanli.capacity.schemas import (
     PoolOut,
     PoolPatch,
 )
-from suanli.exchange.agents import AgentLeaseOut, HeartbeatIn, HeartbeatOut
-from suanli.exchange.earnings import EarningsSeries
-from suanli.exchange.overview import Overview
-from suanli.exchange.prices import PriceIndex
-from suanli.exchange.quotes import Quote
-from suanli.exchange.reports import UtilizationReport
 from suanli.exchange.schemas import (
     EndIn,
     LeaseOut,
@@ -47,11 +47,8 @@ from suanli.exchange.schemas import (
     UsageIn,
     UsageOut,
 )
-from suanli.exchange.series import UtilizationSeries
-from suanli.ledger.audit import LedgerAudit
 from suanli.ledger.schemas import TopupIn, TopupOut, WalletOut
 from suanli.orgs.schemas import KeyIn, KeyOut, OrgIn, OrgOut
-from suanli.vouchers.report import VoucherReport
 from suanli.vouchers.schemas import (
     ClawbackIn,
     ClawbackOut,
@@ -66,17 +63,124 @@ from suanli.vouchers.schemas import (
     RevokeIn,
 )
 
+if TYPE_CHECKING:
+    # These answers are defined next to the server code that builds them, whose modules
+    # import the database layer and the engine: they are imported where a call needs
+    # them, so that importing the SDK stays light.
+    from suanli.exchange.agents import AgentLeaseOut, HeartbeatIn, HeartbeatOut
+    from suanli.exchange.earnings import EarningsSeries
+    from suanli.exchange.overview import Overview
+    from suanli.exchange.prices import PriceIndex
+    from suanli.exchange.quotes import Quote
+    from suanli.exchange.reports import UtilizationReport
+    from suanli.exchange.series import UtilizationSeries
+    from suanli.ledger.audit import LedgerAudit
+    from suanli.vouchers.report import VoucherReport
+
 M = TypeVar("M", bound=BaseModel)
 
 
 class ApiError(Exception):
-    """The API answered with an error status."""
+    """The exchange refused or failed a call: ``status`` (HTTP), ``code`` and ``message``.
+
+    An answer in suanli's shape, ``{"error": {"code", "message"}}``, carries the server's
+    code and message. The subclasses below say that no suanli answered at all.
+    """
 
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{message} (HTTP {status})")
+        super().__init__(f"{message} (HTTP {status})" if status else message)
         self.status = status
         self.code = code
         self.message = message
+
+
+class UnreachableError(ApiError):
+    """No HTTP answer from ``url``: status 0, code ``unreachable``.
+
+    ``kind`` names the case: ``refused`` (nothing listens there), ``unknown_host``,
+    ``timeout``, ``bad_url`` (not an ``http://`` or ``https://`` URL) or ``other``;
+    ``reason`` says it in a few words. The message is ``cannot reach URL (reason)``.
+    """
+
+    def __init__(self, url: str, kind: str, reason: str) -> None:
+        super().__init__(0, "unreachable", f"cannot reach {url} ({reason})")
+        self.url = url
+        self.kind = kind
+        self.reason = reason
+
+
+class NotSuanliError(ApiError):
+    """Something answered at ``url``, but not a suanli exchange: code ``not_suanli``.
+
+    Raised for an answer that is neither suanli's JSON nor its error shape (an HTML page,
+    ``{"detail": "Not Found"}``, a redirect) when the server's ``/healthz`` does not
+    answer like suanli's either. ``status`` is the answer's HTTP status; ``detail``
+    describes the answer. The message is ``no suanli API at URL (detail)``.
+    """
+
+    def __init__(self, url: str, status: int, detail: str) -> None:
+        super().__init__(status, "not_suanli", f"no suanli API at {url} ({detail})")
+        self.url = url
+        self.detail = detail
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _unreachable(url: str, exc: httpx.HTTPError) -> UnreachableError:
+    """What kept the request from getting any answer, in a few words."""
+    causes: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(causes) < 10:
+        causes.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return UnreachableError(url, "refused", "connection refused")
+    if any(isinstance(c, socket.gaierror) for c in causes):
+        host = httpx.URL(url).host or url
+        return UnreachableError(url, "unknown_host", f"unknown host {host}")
+    if isinstance(exc, httpx.TimeoutException):
+        return UnreachableError(url, "timeout", "no answer in time")
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return UnreachableError(url, "bad_url", "the URL must start with http:// or https://")
+    detail = str(exc).strip() or type(exc).__name__
+    return UnreachableError(url, "other", _clip(detail, 120))
+
+
+def _suanli_error(response: httpx.Response) -> tuple[str, str] | None:
+    """``(code, message)`` when the body is suanli's ``{"error": {"code", "message"}}``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return None
+    code, message = error.get("code"), error.get("message")
+    if isinstance(code, str) and isinstance(message, str):
+        return code, message
+    return None
+
+
+def _describe_answer(response: httpx.Response) -> str:
+    """``GET /path answered HTTP 404 with <what the body is>``, on one short line."""
+    request = f"{response.request.method} {response.request.url.path}"
+    status = f"HTTP {response.status_code}"
+    if response.is_redirect:
+        location = response.headers.get("location", "")
+        return f"{request} answered {status}, a redirect to {_clip(location, 100)}"
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    text = response.text.strip()
+    if not text:
+        what = "an empty body"
+    elif "html" in kind or text[:15].lower().startswith(("<!doctype html", "<html")):
+        title = re.search(r"<title[^>]*>(.*?)</title>", text, flags=re.IGNORECASE | re.DOTALL)
+        what = f'an HTML page "{_clip(title.group(1), 60)}"' if title else "an HTML page"
+    else:
+        what = _clip(text)
+    return f"{request} answered {status} with {what}"
 
 
 class Client:
@@ -91,8 +195,9 @@ class Client:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._url = base_url.rstrip("/")
         self._http = httpx.Client(
-            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport
+            base_url=self._url, headers=headers, timeout=timeout, transport=transport
         )
 
     def __enter__(self) -> Client:
@@ -105,6 +210,52 @@ class Client:
         self._http.close()
 
     # -- plumbing ---------------------------------------------------------------------
+    def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        """One request, its answer checked: an error raises :class:`ApiError` (or
+        :class:`UnreachableError` / :class:`NotSuanliError`), and so does a redirect."""
+        try:
+            response = self._http.request(method, path, **kw)
+        except httpx.HTTPError as exc:
+            raise _unreachable(self._url, exc) from exc
+        if response.is_success:
+            return response
+        error = _suanli_error(response)
+        if error is not None:
+            raise ApiError(response.status_code, *error)
+        raise self._not_suanli(response)
+
+    def _not_suanli(self, response: httpx.Response) -> ApiError:
+        """The error for an answer not in suanli's shape: :class:`NotSuanliError` unless
+        ``/healthz`` says a suanli exchange is there after all (a server error, or a
+        route this older or newer exchange does not have)."""
+        detail = _describe_answer(response)
+        if response.status_code >= 500:
+            return ApiError(
+                response.status_code, "server_error", f"the server at {self._url} failed: {detail}"
+            )
+        version = self._suanli_version() if response.status_code >= 400 else None
+        if version is None:
+            return NotSuanliError(self._url, response.status_code, detail)
+        if response.status_code in (404, 405):
+            return ApiError(
+                response.status_code,
+                "no_route",
+                f"the exchange at {self._url} (suanli {version}) has no "
+                f"{response.request.method} {response.request.url.path} "
+                f"(HTTP {response.status_code}); is it older than this client?",
+            )
+        return ApiError(response.status_code, "http_error", detail)
+
+    def _suanli_version(self) -> str | None:
+        """The version ``/healthz`` reports, if it answers like suanli's; else None."""
+        try:
+            body = self._http.get("/healthz").json()
+        except (httpx.HTTPError, ValueError):
+            return None
+        if isinstance(body, dict) and {"status", "version", "database"} <= body.keys():
+            return str(body["version"])
+        return None
+
     def _send(
         self,
         method: str,
@@ -121,25 +272,43 @@ class Client:
         if content is not None:
             headers["Content-Type"] = "application/json"
         clean = {k: v for k, v in (params or {}).items() if v is not None}
+        response = self._request(method, path, content=content, params=clean, headers=headers)
         try:
-            response = self._http.request(
-                method, path, content=content, params=clean, headers=headers
-            )
-        except httpx.HTTPError as exc:
-            raise ApiError(0, "unreachable", f"cannot reach {self._http.base_url}: {exc}") from exc
-        if response.is_error:
-            try:
-                error = response.json()["error"]
-                raise ApiError(response.status_code, error["code"], error["message"])
-            except (ValueError, KeyError, TypeError):
-                raise ApiError(response.status_code, "http_error", response.text[:200]) from None
-        return response.json()
+            return response.json()
+        except ValueError:
+            raise NotSuanliError(
+                self._url, response.status_code, _describe_answer(response)
+            ) from None
+
+    def _unreadable(self, method: str, path: str, exc: ValidationError) -> ApiError:
+        """A JSON answer that is not the document this call returns."""
+        version = self._suanli_version()
+        if version is None:
+            detail = f"{method} {path} answered with JSON that is not suanli's"
+            return NotSuanliError(self._url, 200, detail)
+        first = exc.errors()[0] if exc.error_count() else None
+        where = ".".join(str(p) for p in first["loc"]) if first else ""
+        problem = f"{where}: {first['msg']}" if first else str(exc)
+        return ApiError(
+            200,
+            "unexpected_answer",
+            f"the exchange at {self._url} (suanli {version}) answered {method} {path} with "
+            f"a document this client cannot read ({_clip(problem)}); is it another version?",
+        )
 
     def _one(self, model: type[M], method: str, path: str, **kw: Any) -> M:
-        return model.model_validate(self._send(method, path, **kw))
+        data = self._send(method, path, **kw)
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise self._unreadable(method, path, exc) from None
 
     def _many(self, model: type[M], path: str, **kw: Any) -> list[M]:
-        return TypeAdapter(list[model]).validate_python(self._send("GET", path, **kw))  # type: ignore[valid-type]
+        data = self._send("GET", path, **kw)
+        try:
+            return TypeAdapter(list[model]).validate_python(data)  # type: ignore[valid-type]
+        except ValidationError as exc:
+            raise self._unreadable("GET", path, exc) from None
 
     # -- health and organizations -----------------------------------------------------
     def healthz(self) -> dict[str, str]:
@@ -226,6 +395,8 @@ class Client:
     def quote(self, request: RequestIn) -> Quote:
         """Where ``request`` would be placed now and what it would cost, with and without
         the buyer's vouchers; nothing is stored (buyers only)."""
+        from suanli.exchange.quotes import Quote
+
         return self._one(Quote, "POST", "/v1/quotes", body=request)
 
     def list_requests(self, status: str | None = None, limit: int = 200) -> list[RequestOut]:
@@ -257,9 +428,13 @@ class Client:
 
     # -- the center agent -------------------------------------------------------------
     def heartbeat(self, beat: HeartbeatIn) -> HeartbeatOut:
+        from suanli.exchange.agents import HeartbeatOut
+
         return self._one(HeartbeatOut, "POST", "/v1/agent/heartbeat", body=beat)
 
     def agent_leases(self, center_id: int) -> list[AgentLeaseOut]:
+        from suanli.exchange.agents import AgentLeaseOut
+
         return self._many(AgentLeaseOut, "/v1/agent/leases", params={"center_id": center_id})
 
     def record_usage(self, lease_id: int, usage: UsageIn) -> UsageOut:
@@ -302,6 +477,8 @@ class Client:
             "end": end.isoformat() if end else None,
             "by": by,
         }
+        from suanli.exchange.reports import UtilizationReport
+
         return self._one(UtilizationReport, "GET", "/v1/reports/utilization", params=params)
 
     @staticmethod
@@ -323,14 +500,20 @@ class Client:
     ) -> UtilizationSeries:
         """Allocated / available card-hours per bucket (default: the last day by hour)."""
         params = self._window_params(start, end, step_s)
+        from suanli.exchange.series import UtilizationSeries
+
         return self._one(UtilizationSeries, "GET", "/v1/reports/utilization/series", params=params)
 
     def overview(self) -> Overview:
         """Centers, cards, allocation, the queue and utilization now, by province."""
+        from suanli.exchange.overview import Overview
+
         return self._one(Overview, "GET", "/v1/reports/overview")
 
     def prices(self) -> PriceIndex:
         """The price index per accelerator model (any key)."""
+        from suanli.exchange.prices import PriceIndex
+
         return self._one(PriceIndex, "GET", "/v1/reports/prices")
 
     def earnings(
@@ -343,23 +526,15 @@ class Client:
     ) -> EarningsSeries:
         """Providers' net earnings per bucket (providers: own; the operator: all or one)."""
         params = {**self._window_params(start, end, step_s), "provider_id": provider_id}
+        from suanli.exchange.earnings import EarningsSeries
+
         return self._one(EarningsSeries, "GET", "/v1/reports/earnings", params=params)
 
     # -- billing ----------------------------------------------------------------------
     def _text(self, path: str, params: dict[str, Any] | None = None) -> str:
         """GET a text document (CSV, HTML); errors raise :class:`ApiError` as usual."""
         clean = {k: v for k, v in (params or {}).items() if v is not None}
-        try:
-            response = self._http.get(path, params=clean)
-        except httpx.HTTPError as exc:
-            raise ApiError(0, "unreachable", f"cannot reach {self._http.base_url}: {exc}") from exc
-        if response.is_error:
-            try:
-                error = response.json()["error"]
-                raise ApiError(response.status_code, error["code"], error["message"])
-            except (ValueError, KeyError, TypeError):
-                raise ApiError(response.status_code, "http_error", response.text[:200]) from None
-        return response.text
+        return self._request("GET", path, params=clean).text
 
     def issue_invoice(
         self,
@@ -466,10 +641,14 @@ class Client:
     def voucher_report(self, *, program_id: int | None = None) -> VoucherReport:
         """Voucher programs' money, promises, caps and prices (issuers: their own)."""
         params = {"program_id": program_id}
+        from suanli.vouchers.report import VoucherReport
+
         return self._one(VoucherReport, "GET", "/v1/reports/vouchers", params=params)
 
     def audit_ledger(self) -> LedgerAudit:
         """The books checked from the data (operator only)."""
+        from suanli.ledger.audit import LedgerAudit
+
         return self._one(LedgerAudit, "GET", "/v1/audit/ledger")
 
     # -- vouchers ---------------------------------------------------------------------

@@ -10,18 +10,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from suanli.store.models import (
-    VoucherClawback,
-    VoucherFlag,
-    VoucherGrant,
-    VoucherProgram,
-    VoucherRedemption,
-)
 from suanli.vocab import FlagKind, FlagStatus, GrantStatus, ProgramStatus, SettlementMode
+
+if TYPE_CHECKING:
+    from suanli.store.models import (
+        VoucherClawback,
+        VoucherFlag,
+        VoucherGrant,
+        VoucherProgram,
+        VoucherRedemption,
+    )
 
 ITEMS = ("compute", "storage", "network")
 """What a program may pay for. The exchange sells compute; the rest are for schemes that
