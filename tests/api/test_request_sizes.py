@@ -104,11 +104,18 @@ def test_a_model_nobody_lists_yet_waits_with_its_reasons_in_both_languages(
     assert quote.reasons_zh == request.reasons_zh
 
 
-def test_nearest_offers_come_in_both_languages(market: Market) -> None:
-    make_supply(market, nodes=1, cards_per_node=8, price_fen=1500)
+def test_nearest_offers_and_offers_name_the_center_in_both_languages(market: Market) -> None:
+    provider = market.provider()
+    center = make_center(provider.client, name="Guiyang-9", name_zh="贵阳九号")
+    make_pool(provider.client, center.id, nodes=1, cards_per_node=8, price_fen=1500)
     buyer = market.buyer(topup_fen=10_000_000)
     request = buyer.client.submit_request(RequestIn(cards=8, max_price_fen=1000, duration_s=3600))
     assert request.nearest and len(request.nearest_zh) == len(request.nearest)
-    assert "每卡时 ¥15.00" in request.nearest_zh[0]
-    center = make_center(market.provider().client)
-    assert center.id > 0
+    assert request.nearest[0].startswith("8 free H800 at Guiyang-9/")
+    assert (
+        request.nearest_zh[0].startswith("贵阳九号/") and "每卡时 ¥15.00" in request.nearest_zh[0]
+    )
+    offers = buyer.client.offers()
+    assert [(o.center, o.center_zh) for o in offers] == [("Guiyang-9", "贵阳九号")]
+    quote = buyer.client.quote(RequestIn(cards=8, duration_s=3600))
+    assert (quote.center, quote.center_zh) == ("Guiyang-9", "贵阳九号")

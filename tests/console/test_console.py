@@ -12,8 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Request, expect
 from tests.console.conftest import Demo, Guarded, login, screenshot
+
+from suanli.engine.snapshot import INTER_NODE_RANK
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("console")]
 
@@ -215,3 +217,221 @@ def test_english_labels(guarded: Guarded, demo_site: Demo) -> None:
     expect(page.get_by_test_id("stat-idle")).to_contain_text("cards idle")
     page.get_by_test_id("lang").click()
     expect(page.get_by_test_id("page-tab")).to_have_text("全国算力总览")
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def switch_language(guarded: Guarded, tab: str) -> None:
+    """Click the language button and wait for the page tab to read ``tab``."""
+    guarded.page.get_by_test_id("lang").click()
+    expect(guarded.page.get_by_test_id("page-tab")).to_have_text(tab)
+
+
+def tiles_out_of_place(guarded: Guarded) -> list[str]:
+    """Titles of the province tiles that stick out of the grid's card, or whose name does
+    not fit the tile."""
+    found: list[str] = guarded.page.get_by_test_id("province-grid").evaluate(
+        """(grid) => {
+          const card = grid.closest(".card").getBoundingClientRect();
+          return [...grid.querySelectorAll(".tile")]
+            .filter((tile) => {
+              const box = tile.getBoundingClientRect();
+              const name = tile.querySelector("b");
+              return box.left < card.left || box.right > card.right || box.top < card.top
+                || box.bottom > card.bottom || tile.scrollWidth > tile.clientWidth
+                || name.scrollWidth > name.clientWidth;
+            })
+            .map((tile) => tile.title);
+        }"""
+    )
+    return found
+
+
+def test_province_tiles_fit_their_card_in_both_languages(guarded: Guarded, demo_site: Demo) -> None:
+    page = guarded.page
+    login(guarded, demo_site.keys["operator"])
+    grid = page.get_by_test_id("province-grid")
+    expect(grid.locator(".tile").first).to_be_visible()
+    for language, tab in (("zh", "全国算力总览"), ("en", "National overview")):
+        if language == "en":
+            switch_language(guarded, tab)
+        expect(grid.locator(".tile")).to_have_count(31)
+        for width in (1280, 1440):
+            page.set_viewport_size({"width": width, "height": 1000})
+            assert tiles_out_of_place(guarded) == [], (language, width)
+            screenshot(guarded, f"operator-{language}-{width}")
+    # a long English name may break inside its tile; the title has it whole
+    title = grid.get_by_test_id("province-黑龙江").get_attribute("title") or ""
+    assert title.startswith("Heilongjiang:")
+
+
+def test_the_price_table_lists_every_model(guarded: Guarded, demo_site: Demo) -> None:
+    page = guarded.page
+    with page.expect_response(lambda r: r.url.endswith("/v1/reports/prices")) as got:
+        login(guarded, demo_site.keys["operator"])
+    models = [m["model"] for m in got.value.json()["models"]]
+    assert len(models) > 9  # the demo lists many models
+    rows = page.get_by_test_id("price-table").locator("tbody tr")
+    expect(rows).to_have_count(len(models))
+    assert rows.locator("td:first-child").all_inner_texts() == models
+    # every row is on the page, none hidden in a box that scrolls
+    box = page.get_by_test_id("price-table").locator("xpath=..")
+    assert box.evaluate("(node) => node.scrollHeight <= node.clientHeight + 1")
+    with api(demo_site, "operator") as operator:
+        assert len(operator.get("/v1/reports/prices").json()["models"]) == len(models)
+
+
+def test_voucher_burn_is_each_programmes_share_of_its_budget(
+    guarded: Guarded, demo_site: Demo
+) -> None:
+    page = guarded.page
+    with page.expect_response(lambda r: r.url.endswith("/v1/reports/vouchers")) as got:
+        login(guarded, demo_site.keys["operator"])
+    programs = got.value.json()["programs"]
+    chart = page.get_by_test_id("burn-chart")
+    expect(chart.locator("svg.main-svg").first).to_be_attached()
+    drawn = chart.evaluate(
+        "(gd) => ({ axis: gd.layout.xaxis, traces: gd.data.map((t) => ({ x: t.x, y: t.y })) })"
+    )
+    assert drawn["axis"]["tickformat"] == ".0%"
+    assert drawn["axis"]["range"] == [0, 1]
+    redeemed, committed, rest = drawn["traces"]
+    assert redeemed["y"] == [p["name"] for p in programs]
+    assert redeemed["x"] == pytest.approx([p["redeemed_fen"] / p["budget_fen"] for p in programs])
+    assert committed["x"] == pytest.approx([p["committed_fen"] / p["budget_fen"] for p in programs])
+    for i in range(len(programs)):
+        parts = [redeemed["x"][i], committed["x"][i], rest["x"][i]]
+        assert all(0 <= x <= 1 for x in parts) and sum(parts) <= 1 + 1e-9
+
+
+def test_center_names_in_the_page_language(guarded: Guarded, demo_site: Demo) -> None:
+    page = guarded.page
+    with api(demo_site, "provider") as provider:
+        center = next(c for c in provider.get("/v1/centers").json() if c["name_zh"])
+    login(guarded, demo_site.keys["provider"])
+    pools = page.get_by_test_id("pool-table")
+    centers = page.get_by_test_id("center-table")
+    expect(pools.locator("tbody tr").first).to_contain_text(center["name_zh"])
+    expect(centers).to_contain_text(center["name_zh"])
+    screenshot(guarded, "provider-zh")
+    switch_language(guarded, "My centers")
+    expect(pools.locator("tbody tr").first).to_contain_text(center["name"])
+    expect(centers).to_contain_text(center["name"])
+    expect(centers).not_to_contain_text(center["name_zh"])
+    screenshot(guarded, "provider-en")
+
+
+def is_quote(request: Request, **fields: object) -> bool:
+    """A quote the page asked for, with these values in its body."""
+    if not (request.url.endswith("/v1/quotes") and request.method == "POST"):
+        return False
+    body = request.post_data_json or {}
+    return all(body.get(k) == v for k, v in fields.items())
+
+
+def test_the_request_form_sends_cards_per_node_and_interconnect(
+    guarded: Guarded, demo_site: Demo
+) -> None:
+    page = guarded.page
+    login(guarded, demo_site.keys["buyer"])
+    page.get_by_test_id("tab-request").click()
+    form = page.get_by_test_id("request-form")
+    expect(form).to_contain_text("卡/节点")
+    expect(form).to_contain_text("节点互联")
+    per_node, inter = page.get_by_test_id("r-pernode"), page.get_by_test_id("r-inter")
+    fabrics = inter.locator("option").evaluate_all("(options) => options.map((o) => o.value)")
+    assert fabrics[0] == "" and set(fabrics[1:]) <= set(INTER_NODE_RANK) and fabrics[1:]
+    page.get_by_test_id("r-voucher").uncheck()
+    page.get_by_test_id("r-hours").fill("1")
+    # left empty: the exchange chooses how to spread the cards, nothing about nodes is sent
+    with page.expect_request(lambda r: is_quote(r, cards=16)) as sent:
+        page.get_by_test_id("r-cards").fill("16")
+    body = sent.value.post_data_json
+    assert "cards_per_node" not in body and "inter_node" not in body
+    expect(inter).to_be_disabled()
+    with page.expect_request(lambda r: is_quote(r, cards_per_node=8)) as sent:
+        per_node.fill("8")
+    assert "inter_node" not in sent.value.post_data_json
+    expect(inter).to_be_enabled()
+    with page.expect_request(lambda r: is_quote(r, inter_node="infiniband")) as sent:
+        inter.select_option("infiniband")
+    assert sent.value.post_data_json["cards_per_node"] == 8
+    expect(page.get_by_test_id("estimate")).not_to_be_empty()
+    screenshot(guarded, "buyer-request-gang")
+
+    with page.expect_response(
+        lambda r: r.url.endswith("/v1/requests") and r.request.method == "POST"
+    ) as submitted:
+        page.get_by_test_id("r-submit").click()
+    body = submitted.value.request.post_data_json
+    assert (body["cards"], body["cards_per_node"], body["inter_node"]) == (16, 8, "infiniband")
+    expect(page.get_by_test_id("submit-result")).to_be_visible()
+    created = submitted.value.json()
+    assert (created["cards_per_node"], created["inter_node"]) == (8, "infiniband")
+    if created["status"] == "queued":
+        with api(demo_site, "buyer") as buyer:
+            buyer.post(f"/v1/requests/{created['id']}/cancel", json={})
+
+
+def test_queue_reasons_in_the_page_language(guarded: Guarded, demo_site: Demo) -> None:
+    """A request no pool can take (a price cap of one fen) waits with its reasons in
+    Chinese on the Chinese page, in English on the English one; the live quote too."""
+    page = guarded.page
+    with api(demo_site, "buyer") as buyer:
+        response = buyer.post(
+            "/v1/requests",
+            json={"cards": 1, "duration_s": 3600, "max_price_fen": 1, "use_voucher": False},
+        )
+        assert response.status_code == 201, response.text
+        queued = response.json()
+    assert queued["status"] == "queued" and queued["reasons"]
+    try:
+        login(guarded, demo_site.keys["buyer"])
+        page.get_by_test_id("tab-requests").click()
+        reasons = page.get_by_test_id(f"request-{queued['id']}").locator(".reasons li")
+        expect(reasons.first).to_be_visible()
+        shown = reasons.all_inner_texts()
+        assert shown and all(CJK.search(text) for text in shown), shown
+        screenshot(guarded, "buyer-requests-zh")
+
+        page.get_by_test_id("tab-request").click()
+        page.get_by_test_id("r-cards").fill("1")
+        with page.expect_response(lambda r: is_quote(r.request, max_price_fen=1)) as got:
+            page.get_by_test_id("r-price").fill("0.01")
+        quote = got.value.json()
+        estimate = page.get_by_test_id("estimate-queued")
+        expect(estimate.locator(".reasons li").first).to_be_visible()
+        shown = estimate.locator(".reasons li").all_inner_texts()
+        assert shown == quote["reasons_zh"] and all(CJK.search(text) for text in shown)
+        if quote["nearest_zh"]:
+            expect(page.get_by_test_id("estimate-nearest")).to_contain_text(quote["nearest_zh"][0])
+
+        switch_language(guarded, "Buy compute")
+        page.get_by_test_id("tab-requests").click()
+        expect(reasons.first).to_be_visible()
+        with api(demo_site, "buyer") as buyer:
+            english = buyer.get(f"/v1/requests/{queued['id']}").json()["reasons"]
+        expect(reasons).to_have_text(english)
+    finally:
+        with api(demo_site, "buyer") as buyer:
+            buyer.post(f"/v1/requests/{queued['id']}/cancel", json={})
+
+
+def test_api_errors_carry_a_label_in_the_page_language(guarded: Guarded) -> None:
+    page = guarded.page
+    page.goto(guarded.base + "/console/")
+    page.get_by_test_id("key").fill("sk_not_a_key")
+    page.get_by_test_id("login").click()
+    error = page.get_by_test_id("login-error")
+    expect(error).to_contain_text("API 密钥无效")
+    expect(error).to_contain_text("key")  # the server's own words stay
+    # the exchange cannot be reached at all
+    page.route("**/v1/orgs/me", lambda route: route.abort())
+    page.get_by_test_id("key").fill("sk_whatever")
+    page.get_by_test_id("login").click()
+    expect(error).to_contain_text("网络错误")
+    page.get_by_test_id("lang").click()
+    page.get_by_test_id("key").fill("sk_whatever")
+    page.get_by_test_id("login").click()
+    expect(page.get_by_test_id("login-error")).to_contain_text("Network error")

@@ -107,6 +107,7 @@ class OfferOut(BaseModel):
     pool_id: int
     center_id: int
     center: str
+    center_zh: str | None = Field(default=None, description="the center's Chinese name")
     province: str
     city: str
     model: str

@@ -289,6 +289,7 @@ class CapacityService:
                     pool_id=p.id,
                     center_id=c.id,
                     center=c.name,
+                    center_zh=c.name_zh,
                     province=c.province,
                     city=c.city,
                     model=p.model,

@@ -276,7 +276,9 @@ class Engine:
                 break
             pool = snap.pools[i]
             lines.append(
-                reasons.nearest_offer(count, pool.model, pool.label, pool.province, pool.price_fen)
+                reasons.nearest_offer(
+                    count, pool.model, pool.label, pool.province, pool.price_fen, pool.label_zh
+                )
             )
         return tuple(lines)
 

@@ -150,11 +150,13 @@ def fit_gang(pools: int, nodes: int, shape: tuple[str, str]) -> Reason:
     )
 
 
-def nearest_offer(free: int, model: str, label: str, province: str, price_fen: int) -> Reason:
+def nearest_offer(
+    free: int, model: str, label: str, province: str, price_fen: int, label_zh: str | None = None
+) -> Reason:
     price = yuan(price_fen)
     return Reason(
         f"{free} free {model} at {label} ({province}), {price}/card-hour",
-        f"{label}（{province}）有 {free} 张空闲 {model}，每卡时 {price}",
+        f"{label_zh or label}（{province}）有 {free} 张空闲 {model}，每卡时 {price}",
     )
 
 

@@ -58,6 +58,8 @@ class PoolInfo:
     """CPU per node in milli-cores; None = not tracked."""
     memory_mib: int | None = None
     """Host memory per node in MiB; None = not tracked."""
+    label_zh: str | None = None
+    """The label in Chinese (the center's Chinese name), for reasons; None = ``label``."""
 
 
 @dataclass(slots=True)

@@ -53,6 +53,7 @@ class Quote(BaseModel):
     pool_id: int | None
     center_id: int | None = None
     center: str | None
+    center_zh: str | None = Field(default=None, description="the center's Chinese name")
     province: str | None
     model: str | None
     price_fen: int | None = Field(description="per card-hour at the chosen pool")
@@ -147,6 +148,7 @@ def _quote(
         pool_id=pool.id,
         center_id=center.id,
         center=center.name,
+        center_zh=center.name_zh,
         province=center.province,
         model=pool.model,
         price_fen=result.price_fen,

@@ -30,6 +30,9 @@ def load_snapshot(session: Session, *, listed: bool = False) -> Snapshot:
                     pool_id=row.pool_id,
                     center_id=row.center_id,
                     label=f"{row.center_name}/{row.pool_name}",
+                    label_zh=f"{row.center_name_zh}/{row.pool_name}"
+                    if row.center_name_zh
+                    else None,
                     model=row.model,
                     province=row.province,
                     price_fen=row.price_fen,

@@ -96,6 +96,7 @@ class SnapshotRow:
     center_name: str
     province: str
     reported_free: int | None = None
+    center_name_zh: str | None = None
 
 
 def snapshot_rows(session: Session, *, listed: bool = False) -> list[SnapshotRow]:
@@ -117,6 +118,7 @@ def snapshot_rows(session: Session, *, listed: bool = False) -> list[SnapshotRow
             Center.name,
             Center.province,
             null() if listed else Pool.reported_free_cards,
+            Center.name_zh,
         )
         .join(Pool, Pool.id == Node.pool_id)
         .join(Center, Center.id == Pool.center_id)

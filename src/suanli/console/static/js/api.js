@@ -1,4 +1,5 @@
 // The API the CLI and the SDK use, called with the key the user logged in with.
+import { KEYS, lang, t } from "./i18n.js";
 
 const KEY = "suanli.key";
 
@@ -25,17 +26,22 @@ function message(status, body) {
     return ["invalid", body.detail.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("; ")];
   }
   if (body && typeof body.detail === "string") return ["error", body.detail];
-  return ["error", `HTTP ${status}`];
+  return [status >= 500 ? "server" : "error", `HTTP ${status}`];
 }
 
 export async function api(path, { method = "GET", body, key, raw = false } = {}) {
   const headers = { Authorization: `Bearer ${key || getKey() || ""}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new ApiError(0, "network", String(err.message || err));
+  }
   if (!response.ok) {
     let parsed = null;
     try {
@@ -49,6 +55,15 @@ export async function api(path, { method = "GET", body, key, raw = false } = {})
   if (raw) return response;
   if (response.status === 204) return null;
   return response.json();
+}
+
+// An error as the console shows it: for the common cases (a refused key, no connection,
+// not enough money...) a label in the page's language, then the server's own words.
+export function problem(err) {
+  const text = String((err && err.message) || err);
+  const label = err instanceof ApiError ? `err.${err.code}` : null;
+  if (!label || !KEYS.includes(label)) return text;
+  return `${t(label)}${lang() === "zh" ? "：" : ": "}${text}`;
 }
 
 export function query(params) {

@@ -1,6 +1,6 @@
 // The console's entry: log in with an API key, then the page of the key's role.
-import { api, ApiError, getKey, setKey } from "./api.js";
-import { lang, setLang, t } from "./i18n.js";
+import { api, getKey, problem, setKey } from "./api.js";
+import { lang, named, setLang, t } from "./i18n.js";
 import { h } from "./ui.js";
 import * as buyer from "./pages/buyer.js";
 import * as issuer from "./pages/issuer.js";
@@ -18,13 +18,13 @@ function chrome() {
   logout.textContent = t("app.logout");
   logout.hidden = !me;
   const who = document.getElementById("who");
-  who.textContent = me ? `${(lang() === "zh" && me.name_zh) || me.name} · ${t(`role.${me.role}`)}` : "";
+  who.textContent = me ? `${named(me.name_zh, me.name)} · ${t(`role.${me.role}`)}` : "";
   const tabs = document.getElementById("tabs");
   tabs.replaceChildren();
   if (me) tabs.append(h("a", { href: "#", class: "on", testid: "page-tab" }, t(`page.${me.role}`)));
 }
 
-function loginPage(problem) {
+function loginPage(message) {
   const main = document.getElementById("main");
   const input = h("input", { type: "password", name: "key", autocomplete: "off", placeholder: "sk_...", testid: "key" });
   const form = h(
@@ -41,7 +41,7 @@ function loginPage(problem) {
     h("p", { class: "muted" }, t("login.help")),
     h("label", {}, t("login.key"), input),
     h("p", {}, h("button", { class: "primary", type: "submit", testid: "login" }, t("login.submit"))),
-    problem ? h("p", { class: "error", testid: "login-error" }, problem) : null,
+    message ? h("p", { class: "error", testid: "login-error" }, message) : null,
   );
   main.replaceChildren(form);
   input.focus();
@@ -56,7 +56,7 @@ async function login(key) {
     me = await api("/v1/orgs/me", { key });
   } catch (err) {
     me = null;
-    loginPage(err instanceof ApiError ? err.message : String(err));
+    loginPage(problem(err));
     return;
   }
   setKey(key);
@@ -79,7 +79,7 @@ async function show() {
   try {
     await page.render(main, me);
   } catch (err) {
-    main.replaceChildren(h("p", { class: "error", testid: "page-error" }, String(err.message || err)));
+    main.replaceChildren(h("p", { class: "error", testid: "page-error" }, problem(err)));
   }
 }
 

@@ -10,7 +10,7 @@ function layout(extra) {
     font: FONT,
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",
-    legend: { orientation: "h", y: -0.2 },
+    legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", traceorder: "normal" },
     ...extra,
   };
 }
@@ -43,14 +43,14 @@ export function lineChart(node, series, { yPercent = false, ytitle = "" } = {}) 
   );
 }
 
-export function barChart(node, series, { barmode = "group", horizontal = false, ytitle = "" } = {}) {
+// percent: the values are shares (0..1), the value axis runs from 0 to 100%.
+export function barChart(node, series, { barmode = "group", horizontal = false, ytitle = "", percent = false } = {}) {
+  const values = { title: { text: ytitle }, ...(percent ? { tickformat: ".0%", range: [0, 1] } : { rangemode: "tozero" }) };
+  // horizontal bars: the first row on top, as in a table
+  const labels = horizontal ? { automargin: true, autorange: "reversed" } : { automargin: true };
   draw(
     node,
     series.map((s) => ({ type: "bar", orientation: horizontal ? "h" : "v", ...s })),
-    {
-      barmode,
-      yaxis: horizontal ? { automargin: true } : { title: { text: ytitle }, rangemode: "tozero" },
-      xaxis: horizontal ? { title: { text: ytitle } } : { automargin: true },
-    },
+    { barmode, xaxis: horizontal ? values : labels, yaxis: horizontal ? labels : values },
   );
 }

@@ -61,6 +61,10 @@ const WORDS = {
   "buy.province": ["省份", "province"],
   "buy.maxprice": ["最高价 元/卡·时", "max ¥ per card-hour"],
   "buy.inter": ["节点互联", "interconnect"],
+  "buy.interhelp": ["跨节点时的网络（不限：由交易所选择）", "between nodes (any: the exchange chooses)"],
+  "buy.auto": ["自动", "auto"],
+  "buy.pernodehelp": ["留空：由交易所决定如何分布到节点", "empty: the exchange spreads the cards over nodes"],
+  "buy.badpernode": ["每节点卡数须为正整数，且卡数须是它的整数倍。", "Cards per node is a whole number that divides the cards."],
   "buy.minfree": ["空闲卡 ≥", "free cards ≥"],
   "buy.search": ["筛选", "Filter"],
   "buy.offers": ["个资源池", "pools"],
@@ -111,6 +115,8 @@ const WORDS = {
   "iss.redeemed": ["已兑付", "redeemed"],
   "iss.committed": ["已承诺", "committed"],
   "iss.remaining": ["剩余", "remaining"],
+  "iss.uncommitted": ["未承诺", "not yet promised"],
+  "iss.ofbudget": ["占本项目预算", "share of the programme's budget"],
   "iss.used": ["使用率", "used"],
   "iss.caps": ["合规", "within caps"],
   "iss.waiting": ["待审批申请", "Applications waiting"],
@@ -163,6 +169,19 @@ const WORDS = {
   "status.closed": ["已关闭", "closed"],
   "status.dismissed": ["已排除", "dismissed"],
   "status.confirmed": ["已确认", "confirmed"],
+  "inter.none": ["无（单节点）", "none (one node)"],
+  "inter.ethernet": ["以太网", "Ethernet"],
+  "inter.roce": ["RoCE", "RoCE"],
+  "inter.infiniband": ["InfiniBand", "InfiniBand"],
+  "err.unauthenticated": ["API 密钥无效或已失效", "API key refused"],
+  "err.forbidden": ["无权执行此操作", "Not allowed"],
+  "err.not_found": ["未找到", "Not found"],
+  "err.validation_error": ["输入有误", "Invalid input"],
+  "err.bad_request": ["请求有误", "Bad request"],
+  "err.conflict": ["与现有数据冲突", "Conflict"],
+  "err.insufficient_funds": ["余额不足", "Insufficient funds"],
+  "err.network": ["网络错误，无法连接交易所", "Network error: the exchange cannot be reached"],
+  "err.server": ["交易所服务器出错", "The exchange's server failed"],
   "region.North": ["华北", "North"],
   "region.East": ["华东", "East"],
   "region.South": ["华南", "South"],
@@ -187,3 +206,14 @@ export function t(key) {
 }
 
 export const KEYS = Object.keys(WORDS);
+
+// A name in the page's language: the Chinese one when there is one, else the English.
+export function named(zh, en) {
+  return lang() === "zh" && zh ? zh : en;
+}
+
+// A list the server gives in both languages (a request's reasons, its nearest offers):
+// the Chinese one on the Chinese page, unless it is missing or empty.
+export function listed(en, zh) {
+  return lang() === "zh" && zh && zh.length ? zh : en || [];
+}

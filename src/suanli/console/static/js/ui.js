@@ -1,5 +1,5 @@
 // Small DOM helpers: elements built without innerHTML, numbers and money formatted once.
-import { lang, t } from "./i18n.js";
+import { KEYS, lang, t } from "./i18n.js";
 
 export function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -61,6 +61,11 @@ export function badge(status) {
   return h("span", { class: `badge ${status}` }, t(`status.${status}`));
 }
 
+// A fabric between nodes (a pool's inter_node), in words.
+export function fabric(value) {
+  return KEYS.includes(`inter.${value}`) ? t(`inter.${value}`) : value;
+}
+
 export function stat(label, value, testid) {
   return h("div", { class: "stat", testid }, h("div", { class: "label" }, label), h("div", { class: "value" }, value));
 }
@@ -69,12 +74,13 @@ export function card(title, ...children) {
   return h("section", { class: "card" }, title ? h("h2", {}, title) : null, ...children);
 }
 
-// columns: [{label, value: row => text|Node, num: bool}]
-export function table(columns, rows, testid, empty) {
+// columns: [{label, value: row => text|Node, num: bool}]. A long table scrolls inside
+// its box; whole: every row in the page (a short list the reader compares row by row).
+export function table(columns, rows, testid, empty, { whole = false } = {}) {
   if (!rows.length) return h("p", { class: "muted", testid }, empty || t("common.none"));
   return h(
     "div",
-    { class: "scroll" },
+    { class: whole ? "scroll whole" : "scroll" },
     h(
       "table",
       { testid },

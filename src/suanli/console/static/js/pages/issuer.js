@@ -1,8 +1,9 @@
 // Voucher issuer: programmes and their burn, applications waiting, redemptions, flags.
-import { api, query } from "../api.js";
-import { barChart, chartBox } from "../charts.js";
+import { api, problem, query } from "../api.js";
+import { chartBox } from "../charts.js";
 import { t } from "../i18n.js";
 import { badge, card, h, pct, stat, table, toast, toFen, when, yuan } from "../ui.js";
+import { burnChart } from "./operator.js";
 
 export async function render(main, me) {
   const [report, waiting, redemptions, flags] = await Promise.all([
@@ -30,7 +31,7 @@ export async function render(main, me) {
       toast(`${t("iss.grant")} #${done.id}: ${t(`status.${done.status}`)}`);
       await rerender();
     } catch (err) {
-      toast(err.message, true);
+      toast(problem(err), true);
     }
   };
   const resolve = (flag, status) => async () => {
@@ -41,7 +42,7 @@ export async function render(main, me) {
       });
       await rerender();
     } catch (err) {
-      toast(err.message, true);
+      toast(problem(err), true);
     }
   };
   const scan = async () => {
@@ -50,7 +51,7 @@ export async function render(main, me) {
       toast(`${t("iss.scanned")}: ${Array.isArray(found) ? found.length : 0}`);
       await rerender();
     } catch (err) {
-      toast(err.message, true);
+      toast(problem(err), true);
     }
   };
 
@@ -170,13 +171,5 @@ export async function render(main, me) {
       ),
     ),
   );
-  barChart(
-    burnBox,
-    [
-      { name: t("iss.redeemed"), y: programs.map((p) => p.name), x: programs.map((p) => p.redeemed_fen / 100) },
-      { name: t("iss.committed"), y: programs.map((p) => p.name), x: programs.map((p) => p.committed_fen / 100) },
-      { name: t("iss.remaining"), y: programs.map((p) => p.name), x: programs.map((p) => p.remaining_fen / 100) },
-    ],
-    { barmode: "stack", horizontal: true },
-  );
+  burnChart(burnBox, programs);
 }

@@ -24,6 +24,29 @@ export async function utilizationCard(title) {
   return [card(title, box), draw];
 }
 
+// Each programme's budget as one bar of 100%: redeemed, promised to approved grants, and
+// the rest, so a small programme reads as well as a large one (the amounts are in the
+// table beside it).
+export function burnChart(node, programs) {
+  const y = programs.map((p) => p.name);
+  const part = (name, color, fen) => ({
+    name,
+    y,
+    x: programs.map((p) => (p.budget_fen > 0 ? fen(p) / p.budget_fen : 0)),
+    marker: { color },
+    hovertemplate: `%{y}<br>${name}: %{x:.2%}<extra></extra>`,
+  });
+  barChart(
+    node,
+    [
+      part(t("iss.redeemed"), "#c8102e", (p) => p.redeemed_fen),
+      part(t("iss.committed"), "#f0a04b", (p) => p.committed_fen),
+      part(t("iss.uncommitted"), "#d5dde6", (p) => Math.max(0, p.remaining_fen - p.committed_fen)),
+    ],
+    { barmode: "stack", horizontal: true, percent: true, ytitle: t("iss.ofbudget") },
+  );
+}
+
 export async function render(main) {
   const [overview, prices, vouchers, layout] = await Promise.all([
     api("/v1/reports/overview"),
@@ -58,6 +81,8 @@ export async function render(main) {
     ],
     priceRows,
     "price-table",
+    undefined,
+    { whole: true },
   );
 
   const burnBox = chartBox("burn-chart");
@@ -100,13 +125,5 @@ export async function render(main) {
     ],
     { ytitle: t("op.yuanperhour") },
   );
-  barChart(
-    burnBox,
-    [
-      { name: t("iss.redeemed"), y: programs.map((p) => p.name), x: programs.map((p) => p.redeemed_fen / 100) },
-      { name: t("iss.committed"), y: programs.map((p) => p.name), x: programs.map((p) => p.committed_fen / 100) },
-      { name: t("iss.remaining"), y: programs.map((p) => p.name), x: programs.map((p) => p.remaining_fen / 100) },
-    ],
-    { barmode: "stack", horizontal: true },
-  );
+  burnChart(burnBox, programs);
 }

@@ -1,9 +1,11 @@
 // Provider: own centers and pools, utilization and earnings over time, price editing.
-import { api } from "../api.js";
+import { api, problem } from "../api.js";
 import { barChart, chartBox } from "../charts.js";
-import { t } from "../i18n.js";
-import { badge, card, h, num, pct, stat, table, toast, toFen, yuan } from "../ui.js";
+import { named, t } from "../i18n.js";
+import { badge, card, fabric, h, num, pct, stat, table, toast, toFen, yuan } from "../ui.js";
 import { utilizationCard } from "./operator.js";
+
+const centerName = (c) => named(c.name_zh, c.name);
 
 export async function render(main, me) {
   const [overview, wallet, earnings, centers, pools] = await Promise.all([
@@ -38,7 +40,7 @@ export async function render(main, me) {
             toast(`${pool.name}: ${yuan(updated.price_fen)} ${t("buy.perhour")}`);
             await render(main, me);
           } catch (err) {
-            toast(err.message, true);
+            toast(problem(err), true);
           }
         },
       },
@@ -65,11 +67,11 @@ export async function render(main, me) {
       table(
         [
           { label: "#", value: (p) => p.id },
-          { label: t("buy.center"), value: (p) => mine.get(p.center_id).name },
+          { label: t("buy.center"), value: (p) => centerName(mine.get(p.center_id)) },
           { label: t("pro.pool"), value: (p) => p.name },
           { label: t("buy.model"), value: (p) => p.model },
           { label: t("buy.free"), value: (p) => `${num(p.cards_free)} / ${num(p.cards)}`, num: true },
-          { label: t("buy.inter"), value: (p) => p.inter_node },
+          { label: t("buy.inter"), value: (p) => fabric(p.inter_node) },
           { label: t("buy.status"), value: (p) => badge(p.active ? "active" : "cancelled") },
           { label: t("buy.price"), value: priceCell },
         ],
@@ -82,7 +84,7 @@ export async function render(main, me) {
       table(
         [
           { label: "#", value: (c) => c.id },
-          { label: t("buy.center"), value: (c) => c.name_zh || c.name },
+          { label: t("buy.center"), value: centerName },
           { label: t("buy.province"), value: (c) => `${c.province} ${c.city}` },
           { label: "PUE", value: (c) => c.pue, num: true },
           { label: t("buy.free"), value: (c) => `${num(c.cards_free)} / ${num(c.cards)}`, num: true },
