@@ -98,7 +98,10 @@ class Ledger:
             accounts[account.id] = account
             merged[account.id] = merged.get(account.id, 0) + leg.amount
         debited = [aid for aid, amt in merged.items() if amt < 0 and accounts[aid].has_floor]
-        repo.lock_accounts(self.session, debited)
+        # Every account the movement touches, in id order: locking only the debited ones
+        # let the foreign-key check of a credited account's posting close a cycle (a hold
+        # wallet -> escrow against a release escrow -> wallet of the same buyer).
+        repo.lock_accounts(self.session, merged)
         current = repo.balances(self.session, debited)
         for account_id in debited:
             after = current[account_id] + merged[account_id]
