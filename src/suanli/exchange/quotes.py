@@ -104,8 +104,9 @@ def _quote(
         **validate_request(data),
     )
     exchange = Exchange(session, clock, settings, principal)
-    exchange.check_reach(request)
     result, preempts = exchange.what_if(request)
+    if not isinstance(result, Placement):
+        exchange.check_reach(request)
     wallet = Ledger(session, clock).balance(principal.org_id, AccountKind.WALLET)
     if not isinstance(result, Placement):
         return Quote(

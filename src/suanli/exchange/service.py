@@ -105,16 +105,17 @@ class Exchange:
             updated_at=now,
             **fields,
         )
-        self.check_reach(request)
         self.session.add(request)
         self.session.flush()
-        self.try_place(request, cache=cache)
+        if self.try_place(request, cache=cache) is None:
+            self.check_reach(request)  # raises: the caller's transaction writes nothing
         return request
 
     def check_reach(self, request: Request) -> None:
         """Refuse (422) a request larger than any listed pool could ever hold, even spread
         over all its nodes, saying the most that is possible. A request whose models or
-        places nobody lists yet is not refused: it waits, saying why."""
+        places nobody lists yet is not refused: it waits, saying why. Only asked of a
+        request that did not fit at once (one that fits is within reach)."""
         listed = load_snapshot(self.session, listed=True)
         demand = demand_of(request)
         found = self.engine.reach(listed, demand)
