@@ -2,15 +2,23 @@
 
 The run, in numbered steps:
 
-1. Organizations: the operator, one provider per center operator, the buyers; a key each.
+1. Organizations: the operator, one provider per center operator, the buyers.
 2. Supply: every center of the demo fleet and the pools it lists, through the same
    service the API uses.
-3. Money: each buyer tops up its wallet.
-4. Demand: the packaged Philly day (``scale`` copies), one request per job, submitted at
-   its time through :class:`~suanli.exchange.service.Exchange`; a placed lease starts
-   at once (the center's agent is simulated) and, if it ends within the day, reports its
-   metered usage and completes then. Freed capacity is offered to the queue every few
-   simulated minutes.
+3. Money and vouchers: each buyer tops up its wallet; three city programmes, grants.
+4. The tour's opening (:func:`_opening`), four hours before the replayed day: the tour
+   buyer (the ``buyer`` profile, a Hangzhou start-up with a Hangzhou voucher) runs one
+   fine-tuning job near home, metered and subsidized. Its request, lease and voucher
+   redemption are the exchange's first (ids 1), whatever the replay does later, and the
+   provider it ran at becomes the ``provider`` profile: the README's tour uses them.
+5. Demand: the packaged Philly day (``scale`` copies; ``requests`` limits it to the first
+   N, for tests), one request per job, submitted at its time through
+   :class:`~suanli.exchange.service.Exchange`; a placed lease starts at once (the
+   center's agent is simulated, :mod:`suanli.demo.centers`) and, if it ends within the
+   day, reports its metered usage and completes then. Freed capacity is offered to the
+   queue every few simulated minutes.
+6. Billing: one invoice per buyer for the leases that ended in the day (the tour buyer's
+   first, so it is invoice 1); then the API keys of the four profiles.
 
 Everything goes through the services and the database: the numbers in the summary are
 read back from the ledger and the lease tables, not computed on the side.
@@ -19,33 +27,43 @@ read back from the ledger and the lease tables, not computed on the side.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from random import Random
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from suanli.billing.invoices import Invoices
 from suanli.billing.schemas import InvoiceIn
 from suanli.capacity.schemas import CenterIn, PoolIn
 from suanli.capacity.service import CapacityService
+from suanli.demo.centers import finish_lease, start_lease
 from suanli.demo.demand import DemandItem, demo_buyers, philly_day
 from suanli.demo.fleet import build_fleet
-from suanli.demo.vouchers import founded_on, relate, related_provider, setup_vouchers
+from suanli.demo.vouchers import (
+    VoucherSetup,
+    founded_on,
+    relate,
+    related_provider,
+    setup_vouchers,
+)
 from suanli.exchange.queue import place_queued
 from suanli.exchange.reports import utilization
-from suanli.exchange.schemas import RequestIn, UsageIn
+from suanli.exchange.schemas import RequestIn
 from suanli.exchange.service import Exchange
 from suanli.exchange.snapshot import SnapshotCache
 from suanli.kit.clock import ManualClock
+from suanli.kit.errors import SuanliError
 from suanli.ledger import Ledger
 from suanli.orgs.auth import Principal
 from suanli.orgs.service import create_key, create_org
 from suanli.settings import Settings
-from suanli.store import Database, orgs_repo
+from suanli.store import Database, orgs_repo, work_repo
 from suanli.store.models import (
+    Center,
     Invoice,
     Lease,
     Organization,
@@ -65,6 +83,12 @@ from suanli.vocab import (
 
 DAY = timedelta(days=1)
 QUEUE_PASS = timedelta(minutes=5)
+OPENING = timedelta(hours=4)
+"""How long before the replayed day the exchange opens; the tour's opening job runs then."""
+OPENING_CARDS = 8
+OPENING_MEMORY_GB = 80
+ROLES = ("operator", "provider", "buyer", "issuer")
+"""The profiles the demo saves, one API key each."""
 Progress = Callable[[int, int], None]
 
 
@@ -105,10 +129,56 @@ class DemoSummary(BaseModel):
     by_province: list[ProvinceSummary]
 
 
+class TourIds(BaseModel):
+    """Who the demo's profiles are and the ids of what they own, for the README's tour
+    and the demo's closing "try next" lines. None where the run made no such thing (a
+    demo with too few buyers has no Hangzhou buyer, say)."""
+
+    buyer_id: int
+    buyer: str
+    provider_id: int
+    provider: str
+    issuer_id: int
+    issuer: str
+    lease_id: int | None = None
+    """The buyer's opening lease, at the provider's center."""
+    center_id: int | None = None
+    center: str | None = None
+    """Where the opening lease ran."""
+    grant_id: int | None = None
+    """The buyer's grant in the issuer's programme, released in two tranches."""
+    redemption_id: int | None = None
+    """The voucher's share of the opening lease."""
+    invoice_id: int | None = None
+    """The buyer's invoice for the replayed day."""
+    waiting_grants: int = 0
+    """Applications waiting for the issuer's decision."""
+    next_center_id: int
+    next_program_id: int
+    next_grant_id: int
+    """The ids the next center, programme and grant get (ids are handed out in order)."""
+
+
 @dataclass
 class DemoRun:
     summary: DemoSummary
+    tour: TourIds
     keys: dict[str, str] = field(default_factory=dict)
+    """API key of each profile (:data:`ROLES`)."""
+    kept: list[str] = field(default_factory=list)
+    """Profiles whose given secret was issued again (see :func:`run_demo`)."""
+    center_ids: list[int] = field(default_factory=list)
+    """The demo fleet's centers (whose agents :mod:`suanli.demo.centers` simulates)."""
+
+
+@dataclass
+class _Built:
+    """What steps 1-3 made."""
+
+    operator_id: int
+    buyer_ids: list[int]
+    center_ids: list[int]
+    vouchers: VoucherSetup
 
 
 @dataclass(order=True)
@@ -133,15 +203,12 @@ def _request_in(item: DemandItem) -> RequestIn:
     )
 
 
-def _setup(
-    db: Database, clock: ManualClock, seed: int, n_buyers: int
-) -> tuple[list[int], dict[str, str]]:
-    """Steps 1-3: organizations, centers, pools, wallets. Returns buyer ids and keys."""
+def _setup(db: Database, clock: ManualClock, seed: int, n_buyers: int) -> _Built:
+    """Steps 1-3: organizations, centers, pools, wallets, vouchers."""
     rng = Random(seed)
-    keys: dict[str, str] = {}
+    center_ids: list[int] = []
     with db.transaction() as session:
         operator = create_org(session, clock, name="suanli operator", role=OrgRole.OPERATOR)
-        keys["operator"] = create_key(session, clock, operator.id, "demo").secret
         admin = Principal(operator.id, OrgRole.OPERATOR)
         capacity = CapacityService(session, clock, admin)
         providers: dict[str, tuple[int, str]] = {}
@@ -164,6 +231,7 @@ def _setup(
                 ),
                 provider_id=providers[name][0],
             )
+            center_ids.append(center.id)
             for i, pool in enumerate(spec.pools):
                 capacity.add_pool(
                     center.id,
@@ -206,12 +274,47 @@ def _setup(
             buyers.append(org)
             buyer_ids.append(org.id)
             ledger.topup(org.id, rng.randrange(2_000_000, 8_000_000) * 100, "demo top-up")
-        setup_vouchers(session, clock, providers, buyers, keys, create_key)
-    return buyer_ids, keys
+        made = setup_vouchers(session, clock, providers, buyers)
+    return _Built(operator.id, buyer_ids, center_ids, made)
+
+
+def _opening(
+    db: Database, clock: ManualClock, settings: Settings, buyer_id: int | None, until: datetime
+) -> int | None:
+    """Step 4: the tour buyer's opening job, from now until ``until``: 8 cards with at
+    least 80 GB each, in its own province if they fit there (else anywhere), run to the
+    end, metered and settled like every lease of the replay. Returns the lease's id (None
+    without a tour buyer, or if nothing fits). The clock ends at ``until``."""
+    lease_id = None
+    if buyer_id is not None:
+        with db.transaction() as session:
+            buyer = orgs_repo.by_id(session, buyer_id)
+            home = [buyer.province] if buyer is not None and buyer.province else []
+            exchange = Exchange(session, clock, settings, Principal(buyer_id, OrgRole.BUYER))
+            for provinces in ([home] if home else []) + [[]]:
+                request = exchange.submit(
+                    RequestIn(
+                        cards=OPENING_CARDS,
+                        min_memory_gb=OPENING_MEMORY_GB,
+                        provinces=provinces,
+                        duration_s=int((until - clock.now()).total_seconds()),
+                    )
+                )
+                lease = work_repo.live_lease_of(session, request.id)
+                if lease is not None:
+                    system = Exchange(session, clock, settings)
+                    lease_id = start_lease(system, lease.id).id
+                    break
+                exchange.cancel(request.id, "the demo's opening job found no room")
+    clock.set(until)
+    if lease_id is not None:
+        with db.transaction() as session:
+            finish_lease(Exchange(session, clock, settings), lease_id)
+    return lease_id
 
 
 class _Replay:
-    """Step 4: the event loop over arrivals, completions and queue passes."""
+    """Step 5: the event loop over arrivals, completions and queue passes."""
 
     def __init__(self, db: Database, clock: ManualClock, settings: Settings, end: datetime) -> None:
         self.db = db
@@ -251,7 +354,7 @@ class _Replay:
             progress(total and len(items), len(items))
 
     def _started(self, exchange: Exchange, lease: Lease) -> None:
-        exchange.start(lease.id, "started by the center (demo)")
+        start_lease(exchange, lease.id)
         self.push(self.clock.now() + timedelta(seconds=lease.duration_s), "finish", lease.id)
 
     def _arrive(self, buyer_id: int, data: RequestIn) -> None:
@@ -267,20 +370,8 @@ class _Replay:
     def _finish(self, lease_id: int) -> None:
         with self.db.transaction() as session:
             exchange = Exchange(session, self.clock, self.settings, cache=self.cache)
-            lease = exchange.get_lease(lease_id)
-            if lease.status is not LeaseStatus.RUNNING or lease.started_at is None:
+            if not finish_lease(exchange, lease_id):
                 return
-            exchange.record_usage(
-                lease.id,
-                UsageIn(
-                    card_seconds=lease.cards * lease.duration_s,
-                    period_start=lease.started_at,
-                    period_end=self.clock.now(),
-                    external_id=f"demo-{lease.id}",
-                    source="demo",
-                ),
-            )
-            exchange.complete(lease.id, "job finished")
         self.freed = True
 
     def _queue_pass(self) -> None:
@@ -304,28 +395,52 @@ def run_demo(
     n_buyers: int = 40,
     end: datetime | None = None,
     progress: Progress | None = None,
+    requests: int | None = None,
+    secrets: Mapping[str, str] | None = None,
 ) -> DemoRun:
     """Build the demo exchange in ``db`` (migrated, empty) and replay one day ending at
-    ``end`` (default: now, so the live server carries on where the replay stops)."""
+    ``end`` (default: now, so the live server carries on where the replay stops).
+
+    ``requests`` replays only the day's first N requests (a small demo, for tests).
+    ``secrets`` (profile name -> API key) are issued again to the same profiles, so that
+    keys saved before a rebuild keep working; a secret that cannot be issued (malformed,
+    or given twice) is replaced by a new key, and :attr:`DemoRun.kept` lists the
+    profiles whose secret was kept."""
     replay_end = (end or datetime.now(UTC)).replace(microsecond=0)
     start = replay_end - DAY
-    clock = ManualClock(start)
+    clock = ManualClock(start - OPENING)
     settings = Settings()
-    buyer_ids, keys = _setup(db, clock, seed, n_buyers * scale)
+    built = _setup(db, clock, seed, n_buyers * scale)
+    opening = _opening(db, clock, settings, built.vouchers.tour_buyer_id, start)
     items = [
-        (start + timedelta(seconds=d.offset_s), buyer_ids[d.buyer % len(buyer_ids)], _request_in(d))
+        (
+            start + timedelta(seconds=d.offset_s),
+            built.buyer_ids[d.buyer % len(built.buyer_ids)],
+            _request_in(d),
+        )
         for d in philly_day(n_buyers=n_buyers, seed=seed, scale=scale)
     ]
     items.sort(key=lambda t: t[0])
+    if requests is not None:
+        items = items[: max(0, requests)]
     _Replay(db, clock, settings, replay_end).run(items, progress)
-    _invoice_the_day(db, clock, start, replay_end)
-    keys.update(_showcase_keys(db, clock))
-    return DemoRun(summary=summarize(db, start, replay_end), keys=keys)
+    cast = _cast(db, built, opening)
+    _invoice_the_day(db, clock, start, replay_end, first=cast["buyer"])
+    keys, kept = _issue_keys(db, clock, cast, secrets or {})
+    return DemoRun(
+        summary=summarize(db, start, replay_end),
+        tour=_tour(db, cast, built, opening),
+        keys=keys,
+        kept=kept,
+        center_ids=built.center_ids,
+    )
 
 
-def _invoice_the_day(db: Database, clock: ManualClock, start: datetime, end: datetime) -> None:
+def _invoice_the_day(
+    db: Database, clock: ManualClock, start: datetime, end: datetime, *, first: int
+) -> None:
     """Bill the replayed day: one invoice per buyer whose leases ended in it (the leases
-    still running are billed in the period they end in)."""
+    still running are billed in the period they end in); ``first``'s invoice first."""
     with db.transaction() as session:
         buyers = session.scalars(
             select(Lease.buyer_id)
@@ -334,35 +449,124 @@ def _invoice_the_day(db: Database, clock: ManualClock, start: datetime, end: dat
             .order_by(Lease.buyer_id)
         ).all()
         invoices = Invoices(session, clock, None)
-        for buyer_id in buyers:
+        for buyer_id in sorted(buyers, key=lambda b: (b != first, b)):
             invoices.issue(InvoiceIn(buyer_id=buyer_id, start=start, end=end))
 
 
-def _showcase_keys(db: Database, clock: ManualClock) -> dict[str, str]:
-    """Keys for the provider and the buyer with the most to show after the replay: the
-    provider with the most leases, the buyer with an approved voucher grant and the most
-    leases (ties: the lower id)."""
+def _cast(db: Database, built: _Built, opening: int | None) -> dict[str, int]:
+    """The organization behind each profile: the tour's buyer and issuer, and the provider
+    of the buyer's opening lease. Without them (a demo too small to have a Hangzhou
+    buyer), the provider with the most leases and the buyer with an approved grant and the
+    most leases (ties: the lower id), and the first issuer."""
+    made = built.vouchers
     with db.transaction() as session:
-        busiest = session.execute(
-            select(Lease.provider_id, func.count())
-            .group_by(Lease.provider_id)
-            .order_by(func.count().desc(), Lease.provider_id)
-            .limit(1)
-        ).first()
-        granted = select(VoucherGrant.buyer_id).where(VoucherGrant.status == GrantStatus.APPROVED)
-        buyer = session.execute(
-            select(Lease.buyer_id, func.count())
-            .where(Lease.buyer_id.in_(granted))
-            .group_by(Lease.buyer_id)
-            .order_by(func.count().desc(), Lease.buyer_id)
-            .limit(1)
-        ).first()
-        if busiest is None or buyer is None:  # pragma: no cover - the demo always has both
-            raise RuntimeError("the demo replay left no leases")
-        return {
-            "provider": create_key(session, clock, busiest[0], "demo").secret,
-            "buyer": create_key(session, clock, buyer[0], "demo").secret,
+        provider = buyer = None
+        if opening is not None:
+            lease = work_repo.lease(session, opening)
+            provider = lease.provider_id if lease is not None else None
+            buyer = made.tour_buyer_id
+        if provider is None or buyer is None:
+            busiest = session.execute(
+                select(Lease.provider_id, func.count())
+                .group_by(Lease.provider_id)
+                .order_by(func.count().desc(), Lease.provider_id)
+                .limit(1)
+            ).first()
+            granted = select(VoucherGrant.buyer_id).where(
+                VoucherGrant.status == GrantStatus.APPROVED
+            )
+            active = session.execute(
+                select(Lease.buyer_id, func.count())
+                .where(Lease.buyer_id.in_(granted))
+                .group_by(Lease.buyer_id)
+                .order_by(func.count().desc(), Lease.buyer_id)
+                .limit(1)
+            ).first()
+            if busiest is None or active is None:
+                raise RuntimeError("the demo replay left no leases")
+            provider, buyer = int(busiest[0]), int(active[0])
+        issuer = made.tour_issuer_id
+        if issuer is None:  # pragma: no cover - the demo always runs Hangzhou's programme
+            issuer = min(o.id for o in orgs_repo.listing(session, OrgRole.ISSUER))
+    return {
+        "operator": built.operator_id,
+        "provider": provider,
+        "buyer": buyer,
+        "issuer": issuer,
+    }
+
+
+def _issue_keys(
+    db: Database, clock: ManualClock, cast: dict[str, int], secrets: Mapping[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """An API key for each profile: the given secret where it can be issued, else a new
+    one. Returns the keys and the profiles whose secret was kept."""
+    keys: dict[str, str] = {}
+    kept: list[str] = []
+    with db.transaction() as session:
+        for role in ROLES:
+            given = secrets.get(role)
+            if given and given not in keys.values():
+                try:
+                    keys[role] = create_key(session, clock, cast[role], "demo", secret=given).secret
+                    kept.append(role)
+                    continue
+                except SuanliError:
+                    pass  # malformed: a new key below, and the caller says so
+            keys[role] = create_key(session, clock, cast[role], "demo").secret
+    return keys, kept
+
+
+def _next_id(session: Session, column: InstrumentedAttribute[int]) -> int:
+    return int(session.scalar(select(func.coalesce(func.max(column), 0))) or 0) + 1
+
+
+def _tour(db: Database, cast: dict[str, int], built: _Built, opening: int | None) -> TourIds:
+    """The ids of what the profiles own, read back (see :class:`TourIds`)."""
+    with db.transaction() as session:
+        names = {
+            role: (org.name if (org := orgs_repo.by_id(session, org_id)) else "")
+            for role, org_id in cast.items()
         }
+        center_id = center = redemption = None
+        if opening is not None:
+            lease = work_repo.lease(session, opening)
+            if lease is not None:
+                found = session.get(Center, lease.center_id)
+                center_id, center = lease.center_id, found.name if found else None
+            redemption = session.scalar(
+                select(VoucherRedemption.id).where(VoucherRedemption.lease_id == opening)
+            )
+        invoice = session.scalar(
+            select(func.min(Invoice.id)).where(Invoice.buyer_id == cast["buyer"])
+        )
+        waiting = session.scalar(
+            select(func.count(VoucherGrant.id))
+            .join(VoucherProgram, VoucherProgram.id == VoucherGrant.program_id)
+            .where(
+                VoucherProgram.issuer_id == cast["issuer"],
+                VoucherGrant.status == GrantStatus.APPLIED,
+            )
+        )
+        tour_grant = built.vouchers.tour_grant_id
+        return TourIds(
+            buyer_id=cast["buyer"],
+            buyer=names["buyer"],
+            provider_id=cast["provider"],
+            provider=names["provider"],
+            issuer_id=cast["issuer"],
+            issuer=names["issuer"],
+            lease_id=opening,
+            center_id=center_id,
+            center=center,
+            grant_id=tour_grant if cast["buyer"] == built.vouchers.tour_buyer_id else None,
+            redemption_id=redemption,
+            invoice_id=invoice,
+            waiting_grants=int(waiting or 0),
+            next_center_id=_next_id(session, Center.id),
+            next_program_id=_next_id(session, VoucherProgram.id),
+            next_grant_id=_next_id(session, VoucherGrant.id),
+        )
 
 
 def summarize(db: Database, start: datetime, end: datetime) -> DemoSummary:

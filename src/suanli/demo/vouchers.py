@@ -13,11 +13,15 @@ policies'. Every eligible buyer applies on the morning of the replay; all are ap
 but the last two per programme, whose applications wait for the issuer.
 One Beijing buyer belongs to the same group as a Beijing provider: its deals there get
 no subsidy, with the reason on the lease.
+
+Hangzhou's programme is the README tour's (:data:`TOUR_CITY`): its office is the demo's
+``issuer`` profile and its first approved applicant the ``buyer`` profile, whose grant
+is released in two halves (the tour releases the second).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from random import Random
@@ -136,20 +140,36 @@ def related_provider(providers: dict[str, tuple[int, str]]) -> int | None:
 WAITING = 2
 """Applications per programme the demo leaves for the issuer to decide."""
 
+TOUR_CITY = "杭州"
+"""The city whose programme the README tour uses (see the module docstring)."""
+
+TOUR_TRANCHES = [50, 50]
+"""How the tour buyer's grant is released: half at approval, half after metered use."""
+
+
+@dataclass
+class VoucherSetup:
+    """What :func:`setup_vouchers` made: the programmes, and the tour's issuer, buyer
+    and grant (None when no buyer of the tour's city is eligible)."""
+
+    program_ids: list[int] = field(default_factory=list)
+    tour_issuer_id: int | None = None
+    tour_buyer_id: int | None = None
+    tour_grant_id: int | None = None
+
 
 def setup_vouchers(
     session: Session,
     clock: Clock,
     providers: dict[str, tuple[int, str]],
     buyers: list[Organization],
-    keys: dict[str, str],
-    make_key: Any,
-) -> list[int]:
+) -> VoucherSetup:
     """Issuers, programmes and grants: every eligible buyer applies; all are approved but
     the last :data:`WAITING` of each programme, whose applications wait for the issuer.
-    Returns the programme ids."""
+    The first approved applicant of the tour's programme gets its grant in
+    :data:`TOUR_TRANCHES`."""
     now = clock.now()
-    program_ids = []
+    made = VoucherSetup()
     for scheme in schemes():
         issuer = create_org(
             session,
@@ -161,8 +181,9 @@ def setup_vouchers(
             city=scheme.city,
             kind="government",
         )
-        if "issuer" not in keys:
-            keys["issuer"] = make_key(session, clock, issuer.id, "demo").secret
+        tour = scheme.city == TOUR_CITY
+        if tour:
+            made.tour_issuer_id = issuer.id
         approved = [
             org_id
             for org_id, province in providers.values()
@@ -176,7 +197,7 @@ def setup_vouchers(
         )
         vouchers = Vouchers(session, clock, Principal(issuer.id, OrgRole.ISSUER))
         program = vouchers.create_program(ProgramIn(**fields))
-        program_ids.append(program.id)
+        made.program_ids.append(program.id)
         eligible = [b for b in buyers if not buyer_reasons(program, b)]
         waiting = {b.id for b in eligible[1:][-WAITING:]}  # never the only one
         for buyer in eligible:
@@ -188,9 +209,14 @@ def setup_vouchers(
                     purpose="fine-tuning and inference for our products",
                 )
             )
-            if buyer.id not in waiting:
-                vouchers.decide(grant.id, GrantDecisionIn(approve=True))
-    return program_ids
+            if buyer.id in waiting:
+                continue
+            decision = GrantDecisionIn(approve=True)
+            if tour and made.tour_buyer_id is None:
+                decision = GrantDecisionIn(approve=True, tranches_pct=TOUR_TRANCHES)
+                made.tour_buyer_id, made.tour_grant_id = buyer.id, grant.id
+            vouchers.decide(grant.id, decision)
+    return made
 
 
 def relate(session: Session, provider_id: int | None, buyer: Organization) -> None:

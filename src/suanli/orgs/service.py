@@ -20,6 +20,7 @@ from suanli.vocab import OrgRole
 
 KEY_PREFIX = "sk_"
 _PREFIX_LEN = 12
+_MAX_BODY = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +79,30 @@ def create_org(
     return org
 
 
-def create_key(session: Session, clock: Clock, org_id: int, label: str = "") -> IssuedKey:
+def create_key(
+    session: Session, clock: Clock, org_id: int, label: str = "", *, secret: str | None = None
+) -> IssuedKey:
+    """A new API key for the organization: a random secret, or ``secret`` when given (the
+    demo issues the keys saved in a user's profiles again when it rebuilds its database).
+    A given secret must look like the keys made here (``sk_`` and 12 to 128 letters or
+    digits) and its first 12 characters after ``sk_`` must not start another key."""
     if repo.by_id(session, org_id) is None:
         raise ValidationError(f"organization {org_id} does not exist")
-    body = secrets.token_hex(24)
-    secret = f"{KEY_PREFIX}{body}"
+    if secret is None:
+        body = secrets.token_hex(24)
+        secret = f"{KEY_PREFIX}{body}"
+    else:
+        body = secret.removeprefix(KEY_PREFIX)
+        if (
+            not secret.startswith(KEY_PREFIX)
+            or not _PREFIX_LEN <= len(body) <= _MAX_BODY
+            or not (body.isascii() and body.isalnum())
+        ):
+            raise ValidationError(
+                f"an API key is {KEY_PREFIX!r} and {_PREFIX_LEN} to {_MAX_BODY} letters or digits"
+            )
+        if repo.key_by_prefix(session, body[:_PREFIX_LEN]) is not None:
+            raise ConflictError("another API key starts like this one")
     key = ApiKey(
         org_id=org_id,
         prefix=body[:_PREFIX_LEN],
