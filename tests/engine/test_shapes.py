@@ -82,8 +82,7 @@ def test_cpu_and_memory_are_hard_constraints() -> None:
     result = unplaced(ENGINE.place(snap, Demand(cards=1, cpu_milli=3000, memory_mib=2048)))
     assert result.code is Code.UNSCHEDULABLE
     assert result.reasons == (
-        "1 matching pool has no node with 1 free card and 3 free CPU cores and 2 GiB free "
-        "memory",
+        "1 matching pool has no node with 1 free card and 3 free CPU cores and 2 GiB free memory",
     )
 
 
