@@ -98,6 +98,7 @@ def test_a_second_demo_on_a_database_in_use_is_refused(db: Database, tmp_path: P
             assert buyer.me().role == OrgRole.BUYER  # the first demo's keys still work
         assert first.interrupt() == 0
         assert "server stopped; the demo's data stays in" in first.stderr
+        assert "Traceback" not in first.stderr and "ERROR" not in first.stderr
     # once the first demo stopped, the database is free again
     again = run(["--db", db.url, "--no-serve", "--requests", "5"], other)
     assert again.returncode == 0, again.stderr

@@ -21,8 +21,10 @@ command, so that ``suanli demo --help`` stays quick.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -226,8 +228,21 @@ def _serve(db: Database, sock: socket.socket, run: DemoRun, url: str, where: str
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     centers = SimulatedCenters(db, SystemClock(), Settings(), run.center_ids)
+
+    class QuietServer(uvicorn.Server):
+        """Stops on Ctrl-C as uvicorn does, without raising the signal again once
+        stopped (that cancels the app's finished lifespan and logs a traceback)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            with super().capture_signals():
+                yield
+                captured = getattr(self, "_captured_signals", None)
+                if isinstance(captured, list):
+                    captured.clear()
+
     config = uvicorn.Config(create_app(db, tick_seconds=5.0), log_level="warning")
-    server = uvicorn.Server(config)
+    server = QuietServer(config)
     err.print(f"serving the API on {url} (docs at {url}/docs); Ctrl-C stops")
     centers.start()
     try:
