@@ -67,7 +67,7 @@ EXPECTED_PATHS = [
     *group("voucher flag", "list", "resolve", "scan"),
     *group("audit", "ledger"),
     *group("agent", "run"),
-    *group("bench", "openb", "scale", "sim"),
+    *group("bench", "openb", "scale", "sim", "api"),
     *group("sim", "run", "study", "sweep"),
 ]
 

@@ -12,6 +12,8 @@ from suanli import __version__
 from suanli.api import errors
 from suanli.api.context import AppState
 from suanli.api.docs import install_docs
+from suanli.api.gate import Gate
+from suanli.api.leader import leadership_of
 from suanli.api.queue import Ticker
 from suanli.api.routers import agent as agent_routes
 from suanli.api.routers import audit as audit_routes
@@ -27,6 +29,9 @@ suanli (算力) pools the spare accelerators of many computing centers and rents
 the card-hour. Authenticate with an API key: `Authorization: Bearer sk_...`.
 Money is integer fen (¥1 = 100 fen). Creates accept an `Idempotency-Key` header.
 Errors are `{"error": {"code": ..., "message": ...}}` with a 4xx status.
+Every input is bounded: ids are 1 to 2147483647 (a larger one in a path is a 404), amounts
+of money at most 10^12 fen, text free of control characters, a body at most 1 MiB; a
+request with a body is authenticated before its body is read.
 """
 
 
@@ -61,18 +66,26 @@ def create_app(
     )
     app.state.suanli = state
     errors.install(app)
+    app.add_middleware(Gate, db=db)
     for module in (orgs, capacity, requests, leases, wallet, reports, vouchers):
         app.include_router(module.router)
     app.include_router(agent_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(billing_routes.router)
     app.include_router(requests.quotes_router)
+    errors.document_errors(app)
 
     @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
+    def healthz() -> dict[str, str | bool]:
+        """Up, the database answers; ``leader``: this process runs the background work."""
         with db.transaction() as session:
             session.connection().exec_driver_sql("SELECT 1")
-        return {"status": "ok", "version": __version__, "database": db.dialect}
+        return {
+            "status": "ok",
+            "version": __version__,
+            "database": db.dialect,
+            "leader": leadership_of(db).leading,
+        }
 
     mount_console(app)
     install_docs(app)

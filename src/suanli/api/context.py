@@ -2,7 +2,9 @@
 
 Endpoints run their work inside :meth:`Context.run` (reads) or :meth:`Context.create`
 (creates, honouring ``Idempotency-Key``): one transaction that commits before the
-response is built, or rolls back entirely on any error.
+response is built, or rolls back entirely on any error. The caller is the one the gate
+(:mod:`suanli.api.gate`) authenticated before reading the request's body, or, for a
+request without a body, the key looked up in that transaction.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from suanli.api.gate import PRINCIPAL, presented_key
 from suanli.kit.clock import Clock
 from suanli.kit.errors import ConflictError, IdempotencyConflictError
 from suanli.orgs.auth import Principal
@@ -48,16 +51,23 @@ class Context:
     idempotency_key: str | None
     method: str
     path: str
+    principal: Principal | None = None
+    """The caller, when the gate authenticated it already."""
 
     @property
     def db(self) -> Database:
         return self.state.db
 
+    def caller(self, session: Session) -> Principal:
+        """Who is calling: the gate's answer, else the key looked up in ``session``."""
+        if self.principal is not None:
+            return self.principal
+        return authenticate(session, self.key)
+
     def run(self, work: Callable[[Session, Principal], T]) -> T:
         """Authenticate and run ``work`` in one transaction."""
         with self.db.transaction() as session:
-            principal = authenticate(session, self.key)
-            return work(session, principal)
+            return work(session, self.caller(session))
 
     def create(
         self, body: BaseModel | None, work: Callable[[Session, Principal], BaseModel]
@@ -73,7 +83,7 @@ class Context:
         ).hexdigest()
         try:
             with self.db.transaction() as session:
-                principal = authenticate(session, self.key)
+                principal = self.caller(session)
                 self._serialize(session, principal.org_id)
                 stored = self._stored(session, principal.org_id, digest)
                 if stored is not None:
@@ -96,7 +106,7 @@ class Context:
             # A concurrent call with the same key may have won the race (on SQLite, or
             # where the lock below is unavailable): answer with its result if it exists.
             with self.db.transaction() as session:
-                principal = authenticate(session, self.key)
+                principal = self.caller(session)
                 stored = self._stored(session, principal.org_id, digest)
                 if stored is None:
                     raise
@@ -134,10 +144,17 @@ def get_context(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> Context:
     state: AppState = request.app.state.suanli
-    key = credentials.credentials if credentials is not None else None
-    if key is None and (raw := request.headers.get("Authorization")):
-        key = raw  # a non-Bearer header: authenticate() explains what is wrong
-    return Context(state, key, idempotency_key, request.method, request.url.path)
+    # ``credentials`` (the bearer scheme) puts the key into the OpenAPI document; a
+    # non-Bearer header is passed on whole, for authenticate() to explain what is wrong.
+    key = presented_key(request.headers.get("Authorization"))
+    return Context(
+        state,
+        key,
+        idempotency_key,
+        request.method,
+        request.url.path,
+        getattr(request.state, PRINCIPAL, None),
+    )
 
 
 Ctx = Annotated[Context, Depends(get_context)]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from suanli.kit.bounds import FEN_BOUND, MAX_FEN, Id, Instant, Line
 from suanli.kit.money import SECONDS_PER_HOUR
 
 
@@ -20,14 +21,14 @@ def card_hours(card_seconds: int) -> Decimal:
 class InvoiceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    buyer_id: int | None = Field(
-        default=None, gt=0, description="operator only: whose invoice (default: yours)"
+    buyer_id: Id | None = Field(
+        default=None, description="operator only: whose invoice (default: yours)"
     )
-    period: str | None = Field(
+    period: Line | None = Field(
         default=None, max_length=32, description="a calendar month, YYYY-MM (China time)"
     )
-    start: AwareDatetime | None = Field(default=None, description="instead of period")
-    end: AwareDatetime | None = Field(default=None, description="instead of period (exclusive)")
+    start: Instant | None = Field(default=None, description="instead of period")
+    end: Instant | None = Field(default=None, description="instead of period (exclusive)")
 
 
 class InvoiceLineOut(BaseModel):
@@ -140,12 +141,14 @@ class StatementOut(BaseModel):
 class PayoutIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount_fen: int = Field(gt=0, le=10**13, description="amount in fen (¥1 = 100 fen)")
-    counterparty: str = Field(
+    amount_fen: int = Field(
+        gt=0, le=MAX_FEN, description=f"amount in fen (¥1 = 100 fen), {FEN_BOUND}"
+    )
+    counterparty: Line = Field(
         min_length=1, max_length=64, description="the bank account the money goes to"
     )
-    provider_id: int | None = Field(
-        default=None, gt=0, description="operator only: whose earnings (default: yours)"
+    provider_id: Id | None = Field(
+        default=None, description="operator only: whose earnings (default: yours)"
     )
 
     @field_validator("counterparty")

@@ -7,9 +7,18 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from suanli.kit.bounds import Line
 from suanli.vocab import CenterStatus
 
-InterNode = str
+InterNode = Line
+
+MAX_PRICE_FEN = 10_000_000
+"""The highest price per card-hour, in fen: ¥100,000 (an H800 card-hour lists near ¥15)."""
+MAX_NODES = 100_000
+"""The most nodes in one pool."""
+MAX_CARDS_PER_NODE = 64
+"""The most accelerator cards in one node."""
+PRICE_DOC = "price per card-hour in fen, at most 10^7 (¥100,000)"
 
 
 class CenterIn(BaseModel):
@@ -17,14 +26,24 @@ class CenterIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    name_zh: str | None = Field(default=None, max_length=200)
-    province: str = Field(min_length=1, max_length=32, description="e.g. 贵州 or Guizhou")
-    city: str = Field(min_length=1, max_length=64)
+    name: Line = Field(min_length=1, max_length=200)
+    name_zh: Line | None = Field(default=None, max_length=200)
+    province: Line = Field(min_length=1, max_length=32, description="e.g. 贵州 or Guizhou")
+    city: Line = Field(min_length=1, max_length=64)
     pue: Decimal = Field(
-        default=Decimal("1.3"), ge=1, le=3, description="power usage effectiveness"
+        default=Decimal("1.3"),
+        ge=1,
+        le=3,
+        decimal_places=2,
+        description="power usage effectiveness, 1 to 3 with two decimals",
     )
-    rack_kw: Decimal = Field(default=Decimal("12"), gt=0, le=300, description="kW per rack")
+    rack_kw: Decimal = Field(
+        default=Decimal("12"),
+        gt=0,
+        le=300,
+        decimal_places=1,
+        description="kW per rack, at most 300 with one decimal",
+    )
     status: CenterStatus = CenterStatus.ACTIVE
 
 
@@ -32,8 +51,8 @@ class CenterPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: CenterStatus | None = None
-    pue: Decimal | None = Field(default=None, ge=1, le=3)
-    rack_kw: Decimal | None = Field(default=None, gt=0, le=300)
+    pue: Decimal | None = Field(default=None, ge=1, le=3, decimal_places=2)
+    rack_kw: Decimal | None = Field(default=None, gt=0, le=300, decimal_places=1)
 
 
 class CenterOut(BaseModel):
@@ -56,22 +75,26 @@ class PoolIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100)
-    model: str = Field(min_length=1, max_length=40, description="catalog id, e.g. H800")
-    nodes: int = Field(ge=1, le=100_000)
-    cards_per_node: int = Field(ge=1, le=64)
-    cpu_per_node: int = Field(default=96, ge=1, le=4096)
-    memory_gb_per_node: int = Field(default=1024, ge=1, le=65536)
-    intra_node: str = Field(default="pcie", max_length=16)
-    inter_node: InterNode = Field(default="ethernet", description="none|ethernet|roce|infiniband")
-    inter_node_gbps: int = Field(default=100, ge=0, le=100_000)
-    price_fen: int = Field(gt=0, le=10_000_000, description="price per card-hour in fen")
+    name: Line = Field(min_length=1, max_length=100)
+    model: Line = Field(min_length=1, max_length=32, description="catalog id, e.g. H800")
+    nodes: int = Field(ge=1, le=MAX_NODES, description="identical nodes, at most 100,000")
+    cards_per_node: int = Field(ge=1, le=MAX_CARDS_PER_NODE, description="at most 64")
+    cpu_per_node: int = Field(default=96, ge=1, le=4096, description="CPU cores, at most 4096")
+    memory_gb_per_node: int = Field(
+        default=1024, ge=1, le=65536, description="host memory in GB, at most 65,536"
+    )
+    intra_node: Line = Field(default="pcie", max_length=16)
+    inter_node: InterNode = Field(
+        default="ethernet", max_length=16, description="none|ethernet|roce|infiniband"
+    )
+    inter_node_gbps: int = Field(default=100, ge=0, le=100_000, description="at most 100,000")
+    price_fen: int = Field(gt=0, le=MAX_PRICE_FEN, description=PRICE_DOC)
 
 
 class PoolPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    price_fen: int | None = Field(default=None, gt=0, le=10_000_000)
+    price_fen: int | None = Field(default=None, gt=0, le=MAX_PRICE_FEN, description=PRICE_DOC)
     active: bool | None = None
 
 

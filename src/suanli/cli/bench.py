@@ -319,3 +319,47 @@ def sim_speed(
         emit_json(figures)
         return
     table(["figure", ">value"], list(figures.items()), title="bench sim")
+
+
+@bench_app.command("api")
+def api_load(
+    db_url: Annotated[
+        str,
+        typer.Option(
+            "--db",
+            help="Database to run on: PostgreSQL (a database of that name is made afresh "
+            "from a demo template kept beside it) or a SQLite file.",
+        ),
+    ] = "sqlite:///suanli-bench.db",
+    workers: Annotated[int, typer.Option("--workers", help="API processes to serve.")] = 1,
+    clients: Annotated[int, typer.Option("--clients", help="Concurrent clients.")] = 20,
+    seconds: Annotated[float, typer.Option("--seconds", help="How long they drive.")] = 30.0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the clients' choices.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """The exchange under load: suanli serve on a copy of the demo, many clients, an audit."""
+    from dataclasses import asdict
+
+    from suanli.bench.api_load import run_api_bench
+
+    if not 1 <= workers <= 64:
+        raise CliError(f"--workers must be between 1 and 64, got {workers}")
+    if not 1 <= clients <= 1000:
+        raise CliError(f"--clients must be between 1 and 1000, got {clients}")
+    if not 1 <= seconds <= 3600:
+        raise CliError(f"--seconds must be between 1 and 3600, got {seconds:g}")
+    say = Console(stderr=True).print
+    try:
+        result = run_api_bench(
+            db_url, workers=workers, clients=clients, seconds=seconds, seed=seed, progress=say
+        )
+    except RuntimeError as exc:
+        raise CliError(str(exc)) from exc
+    figures = asdict(result)
+    if as_json:
+        emit_json(figures)
+        return
+    figures.pop("audit_findings")
+    table(["figure", ">value"], list(figures.items()), title="bench api")
+    for finding in result.audit_findings:
+        say(f"[red]audit:[/red] {finding}")

@@ -5,13 +5,22 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from annotated_types import MaxLen
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from suanli.capacity.schemas import MAX_CARDS_PER_NODE, MAX_PRICE_FEN, PRICE_DOC
+from suanli.kit.bounds import Instant, Line, Text
 from suanli.vocab import LeaseStatus, RequestStatus
 
 MAX_DURATION_S = 366 * 24 * 3600
+"""The longest request: a leap year."""
+MAX_CARDS = 100_000
+"""The most cards one request may ask for."""
+MAX_CARD_SECONDS = MAX_CARDS * MAX_DURATION_S
+"""The most card-seconds one usage report may carry: every card of the largest request
+for the longest time (about 3.2 x 10**12)."""
 
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -22,12 +31,16 @@ class WorkloadIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    command: str | None = Field(default=None, min_length=1, max_length=10_000)
+    command: Text | None = Field(default=None, min_length=1, max_length=10_000)
     image: str | None = Field(
         default=None, min_length=1, max_length=500, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$"
     )
-    env: dict[str, str] = Field(default_factory=dict, max_length=100)
-    checkpoint_dir: str | None = Field(
+    env: dict[Annotated[Line, MaxLen(255)], Annotated[Text, MaxLen(4096)]] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="at most 100 variables; names of at most 255 characters, values 4096",
+    )
+    checkpoint_dir: Line | None = Field(
         default=None,
         min_length=1,
         max_length=500,
@@ -38,13 +51,11 @@ class WorkloadIn(BaseModel):
     def _what(self) -> WorkloadIn:
         if self.command is None and self.image is None:
             raise ValueError("a workload needs a command or an image")
-        for name, value in self.env.items():
+        for name in self.env:
             if not ENV_NAME.match(name):
                 raise ValueError(f"env name {name!r} is not a valid variable name")
             if name.startswith("SUANLI_"):
                 raise ValueError(f"env name {name!r}: SUANLI_* variables are set by the exchange")
-            if len(value) > 4096:
-                raise ValueError(f"env {name} is longer than 4096 characters")
         return self
 
 
@@ -53,27 +64,46 @@ class RequestIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    cards: int = Field(ge=1, le=100_000, description="number of accelerator cards")
+    cards: int = Field(
+        ge=1, le=MAX_CARDS, description="number of accelerator cards, at most 100,000"
+    )
     cards_per_node: int | None = Field(
         default=None,
         ge=1,
-        le=64,
+        le=MAX_CARDS_PER_NODE,
         description="gang: this many cards on each of several nodes; left out, the exchange "
         "spreads a request larger than any node over nodes of one pool",
     )
-    inter_node: str | None = Field(
+    inter_node: Line | None = Field(
         default=None,
+        max_length=16,
         description="fabric between the nodes, at least: ethernet|roce|infiniband (a gang, "
         "or an open shape should it be spread over nodes)",
     )
-    accepted_models: list[str] = Field(default_factory=list, max_length=32)
-    min_memory_gb: int | None = Field(default=None, ge=1, le=4096)
-    min_tflops: Decimal | None = Field(default=None, gt=0, le=100_000)
-    provinces: list[str] = Field(default_factory=list, max_length=40)
-    regions: list[str] = Field(default_factory=list, max_length=10)
-    max_price_fen: int | None = Field(default=None, gt=0, description="cap per card-hour, fen")
-    duration_s: int = Field(gt=0, le=MAX_DURATION_S, description="how long the cards are needed")
-    earliest_start: AwareDatetime | None = None
+    accepted_models: list[Annotated[Line, MaxLen(32)]] = Field(
+        default_factory=list, max_length=32, description="catalog ids, at most 32"
+    )
+    min_memory_gb: int | None = Field(
+        default=None, ge=1, le=4096, description="memory per card in GB, at most 4096"
+    )
+    min_tflops: Decimal | None = Field(
+        default=None,
+        gt=0,
+        le=100_000,
+        decimal_places=1,
+        description="dense FP16 TFLOPS per card, at most 100,000 with one decimal",
+    )
+    provinces: list[Annotated[Line, MaxLen(32)]] = Field(default_factory=list, max_length=40)
+    regions: list[Annotated[Line, MaxLen(32)]] = Field(default_factory=list, max_length=10)
+    max_price_fen: int | None = Field(
+        default=None, gt=0, le=MAX_PRICE_FEN, description=f"cap on the {PRICE_DOC}"
+    )
+    duration_s: int = Field(
+        gt=0,
+        le=MAX_DURATION_S,
+        description="how long the cards are needed, in seconds; at most 366 days",
+    )
+    earliest_start: Instant | None = None
     interruptible: bool = False
     use_voucher: bool = Field(
         default=True, description="pay part of the charge with an approved voucher grant"
@@ -167,13 +197,17 @@ class UsageIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    card_seconds: int = Field(ge=0)
-    period_start: AwareDatetime
-    period_end: AwareDatetime
-    external_id: str | None = Field(
+    card_seconds: int = Field(
+        ge=0,
+        le=MAX_CARD_SECONDS,
+        description="metered use; at most 100,000 cards for 366 days (3,162,240,000,000)",
+    )
+    period_start: Instant
+    period_end: Instant
+    external_id: Line | None = Field(
         default=None, max_length=100, description="the meter's id; resending it is a no-op"
     )
-    source: str = Field(default="agent", max_length=32)
+    source: Line = Field(default="agent", max_length=32)
 
     @model_validator(mode="after")
     def _period(self) -> UsageIn:
@@ -196,11 +230,11 @@ class UsageOut(BaseModel):
 class StartIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    at: AwareDatetime | None = Field(default=None, description="when the work started")
-    reason: str = Field(default="", max_length=500)
+    at: Instant | None = Field(default=None, description="when the work started")
+    reason: Text = Field(default="", max_length=500)
 
 
 class EndIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(default="", max_length=500)
+    reason: Text = Field(default="", max_length=500)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
+from annotated_types import MaxLen
 from pydantic import BaseModel, ConfigDict, Field
 
+from suanli.kit.bounds import Line
 from suanli.vocab import OrgRole
 
 if TYPE_CHECKING:
@@ -16,19 +18,21 @@ if TYPE_CHECKING:
 class OrgIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
     role: OrgRole
-    name_zh: str | None = Field(default=None, max_length=200)
-    province: str | None = Field(default=None, max_length=32)
-    city: str | None = Field(default=None, max_length=64)
-    kind: str | None = Field(default=None, max_length=32, description="sme, startup, lab, ...")
-    industry: str | None = Field(default=None, max_length=64)
+    name_zh: Line | None = Field(default=None, max_length=200)
+    province: Line | None = Field(default=None, max_length=32)
+    city: Line | None = Field(default=None, max_length=64)
+    kind: Line | None = Field(default=None, max_length=32, description="sme, startup, lab, ...")
+    industry: Line | None = Field(default=None, max_length=64)
     founded_on: date | None = None
-    group_name: str | None = Field(
+    group_name: Line | None = Field(
         default=None, max_length=200, description="corporate group (related parties)"
     )
-    owners: list[str] = Field(
-        default_factory=list, max_length=50, description="beneficial owners (related parties)"
+    owners: list[Annotated[Line, MaxLen(200)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="beneficial owners (related parties): at most 50 names of 200 characters",
     )
 
 
@@ -67,7 +71,7 @@ class OrgOut(BaseModel):
 class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    label: str = Field(default="", max_length=100)
+    label: Line = Field(default="", max_length=100)
 
 
 class KeyOut(BaseModel):

@@ -106,3 +106,23 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def recreate_postgres_database(url: str, *, template: str | None = None) -> None:
+    """Drop the PostgreSQL database ``url`` names (closing its connections) and create it
+    again, empty or as a copy of the database ``template`` (benchmarks' fresh copies)."""
+    parsed = make_url(normalize_url(url))
+    name = parsed.database
+    if not name or parsed.get_backend_name() != "postgresql":
+        raise ValueError(f"not a PostgreSQL database URL: {url}")
+    admin = create_engine(
+        parsed.set(database="postgres"), isolation_level="AUTOCOMMIT", future=True
+    )
+    try:
+        with admin.connect() as conn:
+            quoted = conn.dialect.identifier_preparer.quote
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted(name)} WITH (FORCE)")
+            copy = f" TEMPLATE {quoted(template)}" if template else ""
+            conn.exec_driver_sql(f"CREATE DATABASE {quoted(name)}{copy}")
+    finally:
+        admin.dispose()

@@ -8,7 +8,14 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from suanli.store.models import Lease, LeaseAllocation, LeaseTransition, Request, UsageRecord
+from suanli.store.models import (
+    Lease,
+    LeaseAllocation,
+    LeaseTransition,
+    Node,
+    Request,
+    UsageRecord,
+)
 from suanli.vocab import LeaseStatus, RequestStatus
 
 LIVE = (LeaseStatus.PENDING, LeaseStatus.PLACED, LeaseStatus.RUNNING)
@@ -180,3 +187,24 @@ def live_interruptible_allocations(session: Session) -> list[tuple[int, int, int
         .order_by(Lease.id)
     )
     return [(int(a), int(b), int(c), d) for a, b, c, d in session.execute(stmt)]
+
+
+def oversold_cards(session: Session) -> int:
+    """Cards promised beyond what nodes have: per node, live allocations above its cards
+    (0 on a sound exchange), plus any node whose free counter left its range."""
+    held = (
+        select(LeaseAllocation.node_id, func.sum(LeaseAllocation.cards).label("held"))
+        .join(Lease, Lease.id == LeaseAllocation.lease_id)
+        .where(Lease.status.in_(LIVE))
+        .group_by(LeaseAllocation.node_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Node.cards_total, Node.cards_free, func.coalesce(held.c.held, 0)).outerjoin(
+            held, held.c.node_id == Node.id
+        )
+    )
+    over = 0
+    for total, free, taken in rows:
+        over += max(0, int(taken) - int(total)) + max(0, -int(free))
+    return over

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from annotated_types import Ge, Le, MaxLen
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from suanli.kit.bounds import FEN_BOUND, MAX_FEN, Id, Line, Text, plausible_time
 from suanli.vocab import FlagKind, FlagStatus, GrantStatus, ProgramStatus, SettlementMode
 
 if TYPE_CHECKING:
@@ -31,18 +33,33 @@ list them (and pay nothing here)."""
 
 Rate = Field(gt=0, le=1, max_digits=5, decimal_places=4)
 OptionalRate = Field(default=None, gt=0, le=1, max_digits=5, decimal_places=4)
-Cap = Field(default=None, ge=0, description="fen; omitted = no cap")
+Cap = Field(default=None, ge=0, le=MAX_FEN, description=f"fen, {FEN_BOUND}; omitted = no cap")
+
+MAX_FUNDERS = 16
+"""The most funders sharing one program's budget."""
+MAX_WEIGHT = 1_000_000
+"""The largest weight of one funder in a budget's split."""
+MAX_CENTER_CARDS = 10_000_000
+"""The largest ``min_center_cards`` a program may ask of a provider's centers."""
+
+Province = Annotated[Line, MaxLen(32)]
+Place = Annotated[Line, MaxLen(64)]
+Label = Annotated[Line, MaxLen(64)]
 
 
 class ProgramIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    name_zh: str | None = Field(default=None, max_length=200)
-    budget_fen: int = Field(gt=0, description="the whole budget, paid in at creation")
-    funding_split: dict[str, int] = Field(
+    name: Line = Field(min_length=1, max_length=200)
+    name_zh: Line | None = Field(default=None, max_length=200)
+    budget_fen: int = Field(
+        gt=0, le=MAX_FEN, description=f"the whole budget, paid in at creation; {FEN_BOUND}"
+    )
+    funding_split: dict[Annotated[Line, MaxLen(64)], Annotated[int, Le(MAX_WEIGHT)]] = Field(
         default_factory=lambda: {"city": 1},
-        description="who pays the budget, by weight, e.g. {'province': 1, 'city': 1}",
+        max_length=MAX_FUNDERS,
+        description="who pays the budget, by weight, e.g. {'province': 1, 'city': 1}; at most "
+        "16 funders, each weighing at most 1,000,000",
     )
     rate: Decimal = Rate
     domestic_rate: Decimal | None = OptionalRate
@@ -55,20 +72,26 @@ class ProgramIn(BaseModel):
     cap_per_firm_year_fen: int | None = Cap
     cap_lifetime_fen: int | None = Cap
     cap_per_group_year_fen: int | None = Cap
-    buyer_provinces: list[str] = Field(default_factory=list, max_length=40)
-    buyer_cities: list[str] = Field(default_factory=list, max_length=400)
-    buyer_kinds: list[str] = Field(default_factory=list, max_length=10)
-    buyer_industries: list[str] = Field(default_factory=list, max_length=100)
-    blacklist: list[int] = Field(default_factory=list, max_length=10_000)
-    provider_ids: list[int] = Field(
+    buyer_provinces: list[Province] = Field(default_factory=list, max_length=40)
+    buyer_cities: list[Place] = Field(default_factory=list, max_length=400)
+    buyer_kinds: list[Label] = Field(default_factory=list, max_length=10)
+    buyer_industries: list[Label] = Field(default_factory=list, max_length=100)
+    blacklist: list[Id] = Field(
+        default_factory=list, max_length=10_000, description="buyers never paid for"
+    )
+    provider_ids: list[Id] = Field(
         default_factory=list, max_length=10_000, description="approved providers; [] = any"
     )
-    provider_provinces: list[str] = Field(default_factory=list, max_length=40)
-    min_center_cards: int | None = Field(default=None, gt=0)
-    items: list[str] = Field(default_factory=lambda: ["compute"], min_length=1)
-    valid_from: datetime
-    valid_until: datetime
-    min_paid_fen: int = Field(default=0, ge=0)
+    provider_provinces: list[Province] = Field(default_factory=list, max_length=40)
+    min_center_cards: int | None = Field(
+        default=None, gt=0, le=MAX_CENTER_CARDS, description="at most 10,000,000"
+    )
+    items: list[Annotated[Line, MaxLen(16)]] = Field(
+        default_factory=lambda: ["compute"], min_length=1, max_length=len(ITEMS)
+    )
+    valid_from: Annotated[datetime, AfterValidator(plausible_time)]
+    valid_until: Annotated[datetime, AfterValidator(plausible_time)]
+    min_paid_fen: int = Field(default=0, ge=0, le=MAX_FEN, description=FEN_BOUND)
     settlement_mode: SettlementMode = SettlementMode.DEDUCT
 
     @field_validator("funding_split")
@@ -151,11 +174,11 @@ class ProgramOut(BaseModel):
 class GrantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    program_id: int = Field(gt=0)
-    requested_fen: int = Field(gt=0)
-    purpose: str = Field(default="", max_length=2000)
-    buyer_id: int | None = Field(
-        default=None, gt=0, description="operator only: apply on a buyer's behalf"
+    program_id: Id
+    requested_fen: int = Field(gt=0, le=MAX_FEN, description=FEN_BOUND)
+    purpose: Text = Field(default="", max_length=2000)
+    buyer_id: Id | None = Field(
+        default=None, description="operator only: apply on a buyer's behalf"
     )
 
 
@@ -163,9 +186,11 @@ class GrantDecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     approve: bool
-    reason: str = Field(default="", max_length=2000)
-    approved_fen: int | None = Field(default=None, gt=0, description="default: as requested")
-    tranches_pct: list[int] = Field(
+    reason: Text = Field(default="", max_length=2000)
+    approved_fen: int | None = Field(
+        default=None, gt=0, le=MAX_FEN, description=f"default: as requested; {FEN_BOUND}"
+    )
+    tranches_pct: list[Annotated[int, Ge(1), Le(100)]] = Field(
         default_factory=lambda: [100],
         min_length=1,
         max_length=12,
@@ -189,7 +214,7 @@ class GrantDecisionIn(BaseModel):
 class RevokeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
     claw_back: bool = Field(default=False, description="also take back what it redeemed")
 
 
@@ -275,8 +300,10 @@ class RedemptionOut(BaseModel):
 class ClawbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount_fen: int | None = Field(default=None, gt=0, description="default: all that is left")
-    reason: str = Field(min_length=1, max_length=2000)
+    amount_fen: int | None = Field(
+        default=None, gt=0, le=MAX_FEN, description=f"default: all that is left; {FEN_BOUND}"
+    )
+    reason: Text = Field(min_length=1, max_length=2000)
 
 
 class ClawbackOut(BaseModel):
@@ -296,7 +323,7 @@ class FlagResolveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: FlagStatus
-    resolution: str = Field(min_length=1, max_length=2000)
+    resolution: Text = Field(min_length=1, max_length=2000)
     claw_back: bool = Field(default=False, description="confirmed: take the subsidy back")
 
     @field_validator("status")

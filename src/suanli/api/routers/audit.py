@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from suanli.api.context import Ctx
+from suanli.api.errors import errors
 from suanli.ledger.audit import LedgerAudit, audit_ledger
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=errors(403))
 
 
 @router.get("/ledger", response_model=LedgerAudit)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
-from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
 from suanli.api.context import Ctx
-from suanli.api.errors import error_body
+from suanli.api.errors import errors
+from suanli.api.params import PathId
 from suanli.billing import periods, render
 from suanli.billing.invoices import Invoices, invoice_out, invoice_summaries
 from suanli.billing.payouts import Payouts
@@ -26,29 +26,13 @@ from suanli.billing.schemas import (
     StatementOut,
 )
 from suanli.billing.statements import statement
+from suanli.kit.bounds import Id, Instant, Line
 from suanli.orgs.auth import Principal
 
-router = APIRouter()
+router = APIRouter(responses=errors(403))
 
 CSV = "text/csv; charset=utf-8"
 HTML = "text/html; charset=utf-8"
-
-
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    meaning = {
-        402: "the earnings do not cover the payout",
-        403: "this role may not do this",
-        404: "no such object, or not yours",
-        409: "the period has not ended",
-        422: "bad input (named in the message)",
-    }
-    return {
-        code: {
-            "description": meaning[code],
-            "content": {"application/json": {"example": error_body("...", "...")}},
-        }
-        for code in codes
-    }
 
 
 def _file(content: str, media_type: str, filename: str, *, download: bool) -> Response:
@@ -66,7 +50,7 @@ def _file(content: str, media_type: str, filename: str, *, download: bool) -> Re
     status_code=201,
     response_model=InvoiceOut,
     tags=["billing"],
-    responses=_errors(403, 404, 409, 422),
+    responses=errors(404, 409),
 )
 def issue_invoice(body: InvoiceIn, ctx: Ctx) -> JSONResponse:
     """Issue the caller's (operator: ``buyer_id``'s) invoice for an ended period; the
@@ -79,10 +63,12 @@ def issue_invoice(body: InvoiceIn, ctx: Ctx) -> JSONResponse:
     return ctx.create(body, work)
 
 
-@router.get("/v1/invoices", response_model=list[InvoiceSummary], tags=["billing"])
+@router.get(
+    "/v1/invoices", response_model=list[InvoiceSummary], tags=["billing"], responses=errors(404)
+)
 def list_invoices(
     ctx: Ctx,
-    buyer_id: int | None = None,
+    buyer_id: Id | None = None,
     limit: int = Query(default=200, ge=1, le=5000),
 ) -> list[InvoiceSummary]:
     def work(session: Session, principal: Principal) -> list[InvoiceSummary]:
@@ -133,9 +119,9 @@ def _export(
     "/v1/invoices/{invoice_id:int}.{fmt}",
     response_class=Response,
     tags=["billing"],
-    responses={**_EXPORT_DOCS, **_errors(404)},
+    responses={**_EXPORT_DOCS, **errors(404)},
 )
-def export_invoice(invoice_id: int, fmt: Export, ctx: Ctx) -> Response:
+def export_invoice(invoice_id: PathId, fmt: Export, ctx: Ctx) -> Response:
     """An invoice as CSV (a download) or as a printable HTML page."""
     invoice = _invoice(ctx, invoice_id)
     return _export(fmt, invoice, render.invoice_csv, render.invoice_html, invoice.number)
@@ -145,9 +131,9 @@ def export_invoice(invoice_id: int, fmt: Export, ctx: Ctx) -> Response:
     "/v1/invoices/{invoice_id:int}",
     response_model=InvoiceOut,
     tags=["billing"],
-    responses=_errors(404),
+    responses=errors(404),
 )
-def get_invoice(invoice_id: int, ctx: Ctx) -> InvoiceOut:
+def get_invoice(invoice_id: PathId, ctx: Ctx) -> InvoiceOut:
     return _invoice(ctx, invoice_id)
 
 
@@ -155,9 +141,9 @@ def get_invoice(invoice_id: int, ctx: Ctx) -> InvoiceOut:
 def _statement(
     ctx: Ctx,
     period: str | None,
-    start: AwareDatetime | None,
-    end: AwareDatetime | None,
-    provider_id: int | None,
+    start: Instant | None,
+    end: Instant | None,
+    provider_id: Id | None,
 ) -> StatementOut:
     def work(session: Session, principal: Principal) -> StatementOut:
         span = periods.resolve(period, start, end)
@@ -166,21 +152,21 @@ def _statement(
     return ctx.run(work)
 
 
-PeriodQuery = Query(default=None, max_length=32, description="a calendar month, YYYY-MM")
+Period = Annotated[Line | None, Query(max_length=32, description="a calendar month, YYYY-MM")]
 
 
 @router.get(
     "/v1/statements",
     response_model=StatementOut,
     tags=["billing"],
-    responses=_errors(403, 404, 422),
+    responses=errors(404),
 )
 def get_statement(
     ctx: Ctx,
-    period: str | None = PeriodQuery,
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
-    provider_id: int | None = None,
+    period: Period = None,
+    start: Instant | None = None,
+    end: Instant | None = None,
+    provider_id: Id | None = None,
 ) -> StatementOut:
     """A provider's statement (operator: ``provider_id``'s) for a month or
     ``[start, end)``; a running period gives the statement so far."""
@@ -191,15 +177,15 @@ def get_statement(
     "/v1/statements.{fmt}",
     response_class=Response,
     tags=["billing"],
-    responses={**_EXPORT_DOCS, **_errors(403, 404, 422)},
+    responses={**_EXPORT_DOCS, **errors(404)},
 )
 def export_statement(
     fmt: Export,
     ctx: Ctx,
-    period: str | None = PeriodQuery,
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
-    provider_id: int | None = None,
+    period: Period = None,
+    start: Instant | None = None,
+    end: Instant | None = None,
+    provider_id: Id | None = None,
 ) -> Response:
     """A statement as CSV (a download) or as a printable HTML page."""
     found = _statement(ctx, period, start, end, provider_id)
@@ -213,17 +199,17 @@ def export_statement(
     status_code=201,
     response_model=PayoutResult,
     tags=["billing"],
-    responses=_errors(402, 403, 404, 422),
+    responses=errors(402, 404),
 )
 def pay_out(body: PayoutIn, ctx: Ctx) -> JSONResponse:
     """Pay a provider's earnings out to ``counterparty`` (a bank account)."""
     return ctx.create(body, lambda s, p: Payouts(s, ctx.state.clock, p).pay_out(body))
 
 
-@router.get("/v1/payouts", response_model=list[PayoutOut], tags=["billing"])
+@router.get("/v1/payouts", response_model=list[PayoutOut], tags=["billing"], responses=errors(404))
 def list_payouts(
     ctx: Ctx,
-    provider_id: int | None = None,
+    provider_id: Id | None = None,
     limit: int = Query(default=200, ge=1, le=5000),
 ) -> list[PayoutOut]:
     return ctx.run(

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from suanli.api.context import Ctx
+from suanli.api.errors import errors
+from suanli.api.params import PathId
 from suanli.api.queue import schedule_placement
 from suanli.capacity.schemas import (
+    MAX_CARDS_PER_NODE,
+    MAX_NODES,
+    MAX_PRICE_FEN,
+    PRICE_DOC,
     CenterIn,
     CenterOut,
     CenterPatch,
@@ -18,16 +26,17 @@ from suanli.capacity.schemas import (
     PoolPatch,
 )
 from suanli.capacity.service import CapacityService
+from suanli.kit.bounds import Id, Line
 from suanli.orgs.auth import Principal
 
-router = APIRouter(prefix="/v1", tags=["capacity"])
+router = APIRouter(prefix="/v1", tags=["capacity"], responses=errors(403))
 
 
 def _svc(ctx: Ctx, session: Session, principal: Principal) -> CapacityService:
     return CapacityService(session, ctx.state.clock, principal)
 
 
-@router.post("/centers", status_code=201, response_model=CenterOut)
+@router.post("/centers", status_code=201, response_model=CenterOut, responses=errors(409))
 def register_center(body: CenterIn, ctx: Ctx) -> JSONResponse:
     return ctx.create(body, lambda s, p: _svc(ctx, s, p).register_center(body))
 
@@ -38,38 +47,42 @@ def list_centers(ctx: Ctx) -> list[CenterOut]:
 
 
 @router.get("/centers/{center_id}", response_model=CenterOut)
-def get_center(center_id: int, ctx: Ctx) -> CenterOut:
+def get_center(center_id: PathId, ctx: Ctx) -> CenterOut:
     return ctx.run(lambda s, p: _svc(ctx, s, p).get_center(center_id))
 
 
-@router.patch("/centers/{center_id}", response_model=CenterOut)
+@router.patch("/centers/{center_id}", response_model=CenterOut, responses=errors(409))
 def update_center(
-    center_id: int, body: CenterPatch, ctx: Ctx, background: BackgroundTasks
+    center_id: PathId, body: CenterPatch, ctx: Ctx, background: BackgroundTasks
 ) -> CenterOut:
     out = ctx.run(lambda s, p: _svc(ctx, s, p).update_center(center_id, body))
     schedule_placement(background, ctx.state)
     return out
 
 
-@router.post("/centers/{center_id}/pools", status_code=201, response_model=PoolOut)
-def add_pool(center_id: int, body: PoolIn, ctx: Ctx, background: BackgroundTasks) -> JSONResponse:
+@router.post(
+    "/centers/{center_id}/pools", status_code=201, response_model=PoolOut, responses=errors(409)
+)
+def add_pool(
+    center_id: PathId, body: PoolIn, ctx: Ctx, background: BackgroundTasks
+) -> JSONResponse:
     response = ctx.create(body, lambda s, p: _svc(ctx, s, p).add_pool(center_id, body))
     schedule_placement(background, ctx.state)
     return response
 
 
-@router.get("/pools", response_model=list[PoolOut])
-def list_pools(ctx: Ctx, center_id: int | None = None) -> list[PoolOut]:
+@router.get("/pools", response_model=list[PoolOut], responses=errors(404))
+def list_pools(ctx: Ctx, center_id: Id | None = None) -> list[PoolOut]:
     return ctx.run(lambda s, p: _svc(ctx, s, p).list_pools(center_id))
 
 
 @router.get("/pools/{pool_id}", response_model=PoolOut)
-def get_pool(pool_id: int, ctx: Ctx) -> PoolOut:
+def get_pool(pool_id: PathId, ctx: Ctx) -> PoolOut:
     return ctx.run(lambda s, p: _svc(ctx, s, p).get_pool(pool_id))
 
 
 @router.patch("/pools/{pool_id}", response_model=PoolOut)
-def update_pool(pool_id: int, body: PoolPatch, ctx: Ctx, background: BackgroundTasks) -> PoolOut:
+def update_pool(pool_id: PathId, body: PoolPatch, ctx: Ctx, background: BackgroundTasks) -> PoolOut:
     out = ctx.run(lambda s, p: _svc(ctx, s, p).update_pool(pool_id, body))
     schedule_placement(background, ctx.state)
     return out
@@ -78,17 +91,23 @@ def update_pool(pool_id: int, body: PoolPatch, ctx: Ctx, background: BackgroundT
 @router.get("/offers", response_model=list[OfferOut])
 def offers(
     ctx: Ctx,
-    model: str | None = None,
-    province: str | None = None,
-    min_free: int = Query(default=0, ge=0),
-    max_price_fen: int | None = Query(default=None, gt=0),
-    min_memory_gb: int | None = Query(default=None, ge=1, description="memory per card, GB"),
-    inter_node: str | None = Query(
-        default=None, description="the pools' fabric: none|ethernet|roce|infiniband"
+    model: Annotated[Line | None, Query(max_length=32, description="catalog id")] = None,
+    province: Annotated[Line | None, Query(max_length=32)] = None,
+    min_free: int = Query(
+        default=0, ge=0, le=MAX_NODES * MAX_CARDS_PER_NODE, description="at most 6,400,000"
     ),
-    region: str | None = Query(
-        default=None, description="North|East|South|Central|Southwest|Northwest|Northeast"
+    max_price_fen: int | None = Query(default=None, gt=0, le=MAX_PRICE_FEN, description=PRICE_DOC),
+    min_memory_gb: int | None = Query(
+        default=None, ge=1, le=4096, description="memory per card, GB; at most 4096"
     ),
+    inter_node: Annotated[
+        Line | None,
+        Query(max_length=16, description="the pools' fabric: none|ethernet|roce|infiniband"),
+    ] = None,
+    region: Annotated[
+        Line | None,
+        Query(max_length=16, description="North|East|South|Central|Southwest|Northwest|Northeast"),
+    ] = None,
 ) -> list[OfferOut]:
     return ctx.run(
         lambda s, p: _svc(ctx, s, p).offers(

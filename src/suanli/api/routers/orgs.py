@@ -7,6 +7,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from suanli.api.context import Ctx
+from suanli.api.errors import errors
+from suanli.api.params import PathId
 from suanli.kit.errors import NotFoundError
 from suanli.orgs.auth import Principal, Scope
 from suanli.orgs.schemas import KeyIn, KeyOut, OrgIn, OrgOut
@@ -17,7 +19,7 @@ from suanli.vocab import OrgRole
 router = APIRouter(prefix="/v1/orgs", tags=["organizations"])
 
 
-@router.post("", status_code=201, response_model=OrgOut)
+@router.post("", status_code=201, response_model=OrgOut, responses=errors(403, 409))
 def create(body: OrgIn, ctx: Ctx) -> JSONResponse:
     def work(session: Session, principal: Principal) -> OrgOut:
         principal.require(Scope.ADMIN)
@@ -27,7 +29,7 @@ def create(body: OrgIn, ctx: Ctx) -> JSONResponse:
     return ctx.create(body, work)
 
 
-@router.get("", response_model=list[OrgOut])
+@router.get("", response_model=list[OrgOut], responses=errors(403))
 def listing(ctx: Ctx, role: OrgRole | None = None) -> list[OrgOut]:
     def work(session: Session, principal: Principal) -> list[OrgOut]:
         principal.require(Scope.ADMIN)
@@ -47,8 +49,8 @@ def me(ctx: Ctx) -> OrgOut:
     return ctx.run(work)
 
 
-@router.post("/{org_id}/keys", status_code=201, response_model=KeyOut)
-def new_key(org_id: int, body: KeyIn, ctx: Ctx) -> JSONResponse:
+@router.post("/{org_id}/keys", status_code=201, response_model=KeyOut, responses=errors(403))
+def new_key(org_id: PathId, body: KeyIn, ctx: Ctx) -> JSONResponse:
     def work(session: Session, principal: Principal) -> KeyOut:
         principal.require(Scope.ADMIN)
         if orgs_repo.by_id(session, org_id) is None:

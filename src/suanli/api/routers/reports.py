@@ -4,21 +4,28 @@ of utilization and earnings; the price index; voucher programs."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from suanli.api.context import Ctx
+from suanli.api.errors import errors
 from suanli.exchange.earnings import EarningsSeries, earnings_series
 from suanli.exchange.overview import Overview, overview
 from suanli.exchange.prices import PriceIndex, price_index
 from suanli.exchange.reports import GroupBy, UtilizationReport, utilization
 from suanli.exchange.series import UtilizationSeries, utilization_series
+from suanli.kit.bounds import Id, Instant
 from suanli.vouchers.report import VoucherReport, voucher_report
 
-router = APIRouter(prefix="/v1/reports", tags=["reports"])
+router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=errors(403))
 
-STEP_S = Query(default=3600, description="bucket length in seconds (at least 60; 2000 buckets)")
+MAX_STEP_S = 10 * 366 * 24 * 3600
+STEP_S = Query(
+    default=3600,
+    le=MAX_STEP_S,
+    description="bucket length in seconds (at least 60, at most ten years; 2000 buckets)",
+)
 
 
 def _window(ctx: Ctx, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
@@ -31,8 +38,8 @@ def _window(ctx: Ctx, start: datetime | None, end: datetime | None) -> tuple[dat
 @router.get("/utilization", response_model=UtilizationReport)
 def utilization_report(
     ctx: Ctx,
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
+    start: Instant | None = None,
+    end: Instant | None = None,
     by: GroupBy = "province",
 ) -> UtilizationReport:
     """Allocated / available card-hours in ``[start, end)`` (default: the last 24 hours)."""
@@ -43,8 +50,8 @@ def utilization_report(
 @router.get("/utilization/series", response_model=UtilizationSeries)
 def utilization_series_report(
     ctx: Ctx,
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
+    start: Instant | None = None,
+    end: Instant | None = None,
     step_s: int = STEP_S,
 ) -> UtilizationSeries:
     """Allocated / available card-hours per bucket of ``step_s`` seconds in
@@ -70,13 +77,13 @@ def prices_report(ctx: Ctx) -> PriceIndex:
     return ctx.run(lambda s, p: price_index(s, ctx.state.clock, p))
 
 
-@router.get("/earnings", response_model=EarningsSeries)
+@router.get("/earnings", response_model=EarningsSeries, responses=errors(404))
 def earnings_report(
     ctx: Ctx,
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
+    start: Instant | None = None,
+    end: Instant | None = None,
     step_s: int = STEP_S,
-    provider_id: int | None = Query(default=None, description="operator: one provider only"),
+    provider_id: Annotated[Id | None, Query(description="operator: one provider only")] = None,
 ) -> EarningsSeries:
     """What leases earned their providers per bucket (the provider statement's net: the
     capture's posting to the provider's earnings, by the lease's end); providers their
@@ -85,8 +92,8 @@ def earnings_report(
     return ctx.run(lambda s, p: earnings_series(s, p, since, until, step_s, provider_id))
 
 
-@router.get("/vouchers", response_model=VoucherReport)
-def vouchers_report(ctx: Ctx, program_id: int | None = None) -> VoucherReport:
+@router.get("/vouchers", response_model=VoucherReport, responses=errors(404))
+def vouchers_report(ctx: Ctx, program_id: Id | None = None) -> VoucherReport:
     """Each voucher program's budget, redemptions, promises, caps, concentration and
     prices (issuers: their own programs; the operator: all; others 403)."""
     return ctx.run(lambda s, p: voucher_report(s, ctx.state.clock, p, program_id=program_id))

@@ -8,6 +8,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from suanli.api.context import Ctx
+from suanli.api.errors import errors
+from suanli.api.params import PathId
 from suanli.api.queue import schedule_placement
 from suanli.exchange.quotes import Quote, quote
 from suanli.exchange.schemas import EndIn, RequestIn, RequestOut
@@ -16,15 +18,15 @@ from suanli.exchange.views import request_out, requests_out
 from suanli.orgs.auth import Principal
 from suanli.vocab import RequestStatus
 
-router = APIRouter(prefix="/v1/requests", tags=["requests"])
-quotes_router = APIRouter(prefix="/v1/quotes", tags=["requests"])
+router = APIRouter(prefix="/v1/requests", tags=["requests"], responses=errors(403))
+quotes_router = APIRouter(prefix="/v1/quotes", tags=["requests"], responses=errors(403))
 
 
 def _ex(ctx: Ctx, session: Session, principal: Principal) -> Exchange:
     return Exchange(session, ctx.state.clock, ctx.state.settings, principal)
 
 
-@router.post("", status_code=201, response_model=RequestOut)
+@router.post("", status_code=201, response_model=RequestOut, responses=errors(402))
 def submit(body: RequestIn, ctx: Ctx) -> JSONResponse:
     """Submit a request; it is placed at once if it fits, else queued with reasons."""
 
@@ -46,13 +48,13 @@ def listing(
 
 
 @router.get("/{request_id}", response_model=RequestOut)
-def get(request_id: int, ctx: Ctx) -> RequestOut:
+def get(request_id: PathId, ctx: Ctx) -> RequestOut:
     return ctx.run(lambda s, p: request_out(s, _ex(ctx, s, p).get_request(request_id)))
 
 
-@router.post("/{request_id}/cancel", response_model=RequestOut)
+@router.post("/{request_id}/cancel", response_model=RequestOut, responses=errors(409))
 def cancel(
-    request_id: int, ctx: Ctx, background: BackgroundTasks, body: EndIn | None = None
+    request_id: PathId, ctx: Ctx, background: BackgroundTasks, body: EndIn | None = None
 ) -> RequestOut:
     reason = body.reason if body and body.reason else "cancelled by the buyer"
     out = ctx.run(lambda s, p: request_out(s, _ex(ctx, s, p).cancel(request_id, reason)))

@@ -8,11 +8,16 @@ the scope 403. Creates (programs, grant applications, clawbacks) honour
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from suanli.api.context import Ctx
+from suanli.api.errors import errors
+from suanli.api.params import PathId
+from suanli.kit.bounds import Id
 from suanli.orgs.auth import Principal
 from suanli.store import orgs_repo
 from suanli.store.models import VoucherGrant, VoucherProgram
@@ -33,7 +38,7 @@ from suanli.vouchers.schemas import (
 )
 from suanli.vouchers.service import Vouchers
 
-router = APIRouter(prefix="/v1/vouchers", tags=["vouchers"])
+router = APIRouter(prefix="/v1/vouchers", tags=["vouchers"], responses=errors(403))
 
 
 def _vouchers(ctx: Ctx, session: Session, principal: Principal) -> Vouchers:
@@ -53,11 +58,11 @@ def _program_out(service: Vouchers, program: VoucherProgram) -> ProgramOut:
 
 
 # -- programs ------------------------------------------------------------------------------
-@router.post("/programs", status_code=201, response_model=ProgramOut)
+@router.post("/programs", status_code=201, response_model=ProgramOut, responses=errors(404, 409))
 def create_program(
     body: ProgramIn,
     ctx: Ctx,
-    issuer_id: int | None = Query(default=None, gt=0, description="operator only"),
+    issuer_id: Annotated[Id | None, Query(description="operator only")] = None,
 ) -> JSONResponse:
     """Create a program; its whole budget is paid into its fund at once."""
 
@@ -80,7 +85,7 @@ def list_programs(
 
 
 @router.get("/programs/{program_id}", response_model=ProgramOut)
-def get_program(program_id: int, ctx: Ctx) -> ProgramOut:
+def get_program(program_id: PathId, ctx: Ctx) -> ProgramOut:
     def work(session: Session, principal: Principal) -> ProgramOut:
         service = _vouchers(ctx, session, principal)
         return _program_out(service, service.program(program_id))
@@ -88,8 +93,8 @@ def get_program(program_id: int, ctx: Ctx) -> ProgramOut:
     return ctx.run(work)
 
 
-@router.post("/programs/{program_id}/close", response_model=ProgramOut)
-def close_program(program_id: int, ctx: Ctx) -> ProgramOut:
+@router.post("/programs/{program_id}/close", response_model=ProgramOut, responses=errors(409))
+def close_program(program_id: PathId, ctx: Ctx) -> ProgramOut:
     """Close a program: live grants end, the unspent fund goes back to its funders."""
 
     def work(session: Session, principal: Principal) -> ProgramOut:
@@ -100,7 +105,7 @@ def close_program(program_id: int, ctx: Ctx) -> ProgramOut:
 
 
 # -- grants --------------------------------------------------------------------------------
-@router.post("/grants", status_code=201, response_model=GrantOut)
+@router.post("/grants", status_code=201, response_model=GrantOut, responses=errors(404, 409))
 def apply(body: GrantIn, ctx: Ctx) -> JSONResponse:
     """A buyer applies for a grant in a program."""
     return ctx.create(body, lambda s, p: _grant_out(s, _vouchers(ctx, s, p).apply(body)))
@@ -108,7 +113,7 @@ def apply(body: GrantIn, ctx: Ctx) -> JSONResponse:
 
 @router.get("/grants", response_model=list[GrantOut])
 def list_grants(
-    ctx: Ctx, program_id: int | None = None, status: GrantStatus | None = None
+    ctx: Ctx, program_id: Id | None = None, status: GrantStatus | None = None
 ) -> list[GrantOut]:
     def work(session: Session, principal: Principal) -> list[GrantOut]:
         grants = _vouchers(ctx, session, principal).grants(program_id=program_id, status=status)
@@ -119,31 +124,31 @@ def list_grants(
 
 
 @router.get("/grants/{grant_id}", response_model=GrantOut)
-def get_grant(grant_id: int, ctx: Ctx) -> GrantOut:
+def get_grant(grant_id: PathId, ctx: Ctx) -> GrantOut:
     return ctx.run(lambda s, p: _grant_out(s, _vouchers(ctx, s, p).grant(grant_id)))
 
 
-@router.post("/grants/{grant_id}/decision", response_model=GrantOut)
-def decide(grant_id: int, body: GrantDecisionIn, ctx: Ctx) -> GrantOut:
+@router.post("/grants/{grant_id}/decision", response_model=GrantOut, responses=errors(409))
+def decide(grant_id: PathId, body: GrantDecisionIn, ctx: Ctx) -> GrantOut:
     """Approve (rates frozen, first tranche released) or reject with a reason."""
     return ctx.run(lambda s, p: _grant_out(s, _vouchers(ctx, s, p).decide(grant_id, body)))
 
 
-@router.post("/grants/{grant_id}/release", response_model=GrantOut)
-def release(grant_id: int, ctx: Ctx) -> GrantOut:
+@router.post("/grants/{grant_id}/release", response_model=GrantOut, responses=errors(409))
+def release(grant_id: PathId, ctx: Ctx) -> GrantOut:
     """Release the next tranche (only after the grant paid for metered use)."""
     return ctx.run(lambda s, p: _grant_out(s, _vouchers(ctx, s, p).release_tranche(grant_id)))
 
 
-@router.post("/grants/{grant_id}/revoke", response_model=GrantOut)
-def revoke(grant_id: int, body: RevokeIn, ctx: Ctx) -> GrantOut:
+@router.post("/grants/{grant_id}/revoke", response_model=GrantOut, responses=errors(409))
+def revoke(grant_id: PathId, body: RevokeIn, ctx: Ctx) -> GrantOut:
     """Withdraw an approved grant; with ``claw_back`` also take back what it redeemed."""
     return ctx.run(lambda s, p: _grant_out(s, _vouchers(ctx, s, p).revoke(grant_id, body)))
 
 
 # -- redemptions and clawbacks -------------------------------------------------------------
 @router.get("/redemptions", response_model=list[RedemptionOut])
-def list_redemptions(ctx: Ctx, program_id: int | None = None) -> list[RedemptionOut]:
+def list_redemptions(ctx: Ctx, program_id: Id | None = None) -> list[RedemptionOut]:
     def work(session: Session, principal: Principal) -> list[RedemptionOut]:
         service = _vouchers(ctx, session, principal)
         redemptions = service.redemptions(program_id=program_id)
@@ -155,8 +160,13 @@ def list_redemptions(ctx: Ctx, program_id: int | None = None) -> list[Redemption
     return ctx.run(work)
 
 
-@router.post("/redemptions/{redemption_id}/clawback", status_code=201, response_model=ClawbackOut)
-def claw_back(redemption_id: int, body: ClawbackIn, ctx: Ctx) -> JSONResponse:
+@router.post(
+    "/redemptions/{redemption_id}/clawback",
+    status_code=201,
+    response_model=ClawbackOut,
+    responses=errors(409),
+)
+def claw_back(redemption_id: PathId, body: ClawbackIn, ctx: Ctx) -> JSONResponse:
     """Take (part of) a redemption back into the program's fund."""
     return ctx.create(
         body, lambda s, p: ClawbackOut.of(_vouchers(ctx, s, p).claw_back(redemption_id, body))
@@ -180,11 +190,11 @@ def scan_flags(ctx: Ctx) -> list[FlagOut]:
 
 
 @router.get("/flags/{flag_id}", response_model=FlagOut)
-def get_flag(flag_id: int, ctx: Ctx) -> FlagOut:
+def get_flag(flag_id: PathId, ctx: Ctx) -> FlagOut:
     return ctx.run(lambda s, p: FlagOut.of(_flags(ctx, s, p).flag(flag_id)))
 
 
-@router.post("/flags/{flag_id}/resolve", response_model=FlagOut)
-def resolve_flag(flag_id: int, body: FlagResolveIn, ctx: Ctx) -> FlagOut:
+@router.post("/flags/{flag_id}/resolve", response_model=FlagOut, responses=errors(409))
+def resolve_flag(flag_id: PathId, body: FlagResolveIn, ctx: Ctx) -> FlagOut:
     """Dismiss or confirm a flag; confirmed with ``claw_back`` takes the subsidy back."""
     return ctx.run(lambda s, p: FlagOut.of(_flags(ctx, s, p).resolve(flag_id, body)))

@@ -1,22 +1,43 @@
-"""Wallets: balances and top-ups."""
+"""Wallets: balances and top-ups.
+
+A top-up's body is :class:`suanli.ledger.schemas.TopupIn` with its amount, the wallet's
+id and its texts bounded at this edge (:mod:`suanli.kit.bounds`)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks
 from fastapi.responses import JSONResponse
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from suanli.api.context import Ctx
+from suanli.api.errors import errors
 from suanli.api.queue import schedule_placement
+from suanli.kit.bounds import FEN_BOUND, MAX_FEN, Id, Line, Text
 from suanli.kit.errors import NotFoundError, PermissionDeniedError
 from suanli.ledger import Ledger
-from suanli.ledger.schemas import TopupIn, TopupOut, WalletOut
+from suanli.ledger.schemas import TopupIn as LedgerTopupIn
+from suanli.ledger.schemas import TopupOut, WalletOut
 from suanli.orgs.auth import Principal, Scope
 from suanli.store import orgs_repo
 from suanli.vocab import AccountKind, OrgRole
 from suanli.vouchers.flags import scan_flowback
 
-router = APIRouter(prefix="/v1/wallet", tags=["wallet"])
+router = APIRouter(prefix="/v1/wallet", tags=["wallet"], responses=errors(403, 404))
+
+
+class TopupIn(LedgerTopupIn):
+    amount_fen: int = Field(
+        gt=0, le=MAX_FEN, description=f"amount in fen (¥1 = 100 fen), {FEN_BOUND}"
+    )
+    org_id: Id | None = Field(default=None, description="operator only: whose wallet")
+    memo: Text = Field(default="top-up", max_length=200)
+    counterparty: Line | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="the account the money came from (bank account or payment id)",
+    )
 
 
 def _wallet(ledger: Ledger, org_id: int) -> WalletOut:
@@ -30,7 +51,7 @@ def _wallet(ledger: Ledger, org_id: int) -> WalletOut:
 
 
 @router.get("", response_model=WalletOut)
-def balance(ctx: Ctx, org_id: int | None = None) -> WalletOut:
+def balance(ctx: Ctx, org_id: Id | None = None) -> WalletOut:
     def work(session: Session, principal: Principal) -> WalletOut:
         principal.require(Scope.WALLET)
         target = principal.org_id
