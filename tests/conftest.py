@@ -449,6 +449,17 @@ def make_market(
 
 
 @pytest.fixture(scope="module")
+def module_http(module_db: Database) -> Iterator[httpx.Client]:
+    """A live server over ``module_db`` and a plain HTTP client to it (no key set)."""
+    live = start_server(module_db)
+    try:
+        with httpx.Client(base_url=live.url, timeout=30) as http:
+            yield http
+    finally:
+        live.stop()
+
+
+@pytest.fixture(scope="module")
 def module_market(module_db: Database) -> Iterator[Market]:
     """A live exchange over ``module_db``, shared by a module's tests."""
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))

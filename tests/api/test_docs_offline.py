@@ -4,24 +4,16 @@ answers 200 with a script or stylesheet type, and no page carries an inline scri
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
-from tests.conftest import start_server
 
 from suanli.api.docs import REDOC_LOGO
-from suanli.store import Database
 
 
 @pytest.fixture(scope="module")
-def client(module_db: Database) -> Iterator[httpx.Client]:
-    live = start_server(module_db)
-    try:
-        with httpx.Client(base_url=live.url, timeout=30) as http:
-            yield http
-    finally:
-        live.stop()
+def client(module_http: httpx.Client) -> httpx.Client:
+    return module_http
 
 
 def refs(html: str) -> list[str]:

@@ -3,23 +3,13 @@ say where the API is, so a client can tell a suanli exchange from another server
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
-from tests.conftest import start_server
-
-from suanli.store import Database
 
 
 @pytest.fixture(scope="module")
-def client(module_db: Database) -> Iterator[httpx.Client]:
-    live = start_server(module_db)
-    try:
-        with httpx.Client(base_url=live.url) as http:
-            yield http
-    finally:
-        live.stop()
+def client(module_http: httpx.Client) -> httpx.Client:
+    return module_http
 
 
 @pytest.mark.parametrize("path", ["/v2/requests", "/v1/nothing-here", "/console/static/none.js"])

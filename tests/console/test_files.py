@@ -4,27 +4,19 @@ package, the province grid, and labels in both languages for every key the pages
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from tests.conftest import start_server
 
 from suanli.catalog.regions import PROVINCES
 from suanli.console.mount import STATIC
 from suanli.console.provinces import GRID
-from suanli.store import Database
 
 
 @pytest.fixture(scope="module")
-def client(module_db: Database) -> Iterator[httpx.Client]:
-    live = start_server(module_db)
-    try:
-        with httpx.Client(base_url=live.url, timeout=30) as http:
-            yield http
-    finally:
-        live.stop()
+def client(module_http: httpx.Client) -> httpx.Client:
+    return module_http
 
 
 def test_the_page_and_its_policy(client: httpx.Client) -> None:

@@ -84,7 +84,8 @@ class _Assets(StaticFiles):
         return response
 
 
-def _swagger_page(title: str, root: str, openapi_url: str) -> str:
+def _page(title: str, head: str, body: str) -> str:
+    """An HTML page naming only this server: no inline script, no outside address."""
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -92,33 +93,33 @@ def _swagger_page(title: str, root: str, openapi_url: str) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)} API reference</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="{escape(root + ASSETS)}/swagger-ui.css">
+{head}
 </head>
 <body>
-<div id="swagger-ui" data-openapi="{escape(root + openapi_url)}"></div>
-<script src="{escape(root + ASSETS)}/swagger-ui-bundle.js"></script>
-<script src="{escape(root + SWAGGER_INIT)}"></script>
+{body}
 </body>
 </html>
 """
+
+
+def _swagger_page(title: str, root: str, openapi_url: str) -> str:
+    assets = escape(root + ASSETS)
+    return _page(
+        title,
+        f'<link rel="stylesheet" href="{assets}/swagger-ui.css">',
+        f'<div id="swagger-ui" data-openapi="{escape(root + openapi_url)}"></div>\n'
+        f'<script src="{assets}/swagger-ui-bundle.js"></script>\n'
+        f'<script src="{escape(root + SWAGGER_INIT)}"></script>',
+    )
 
 
 def _redoc_page(title: str, root: str, openapi_url: str) -> str:
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)} API reference</title>
-<link rel="icon" href="data:,">
-<style>body {{ margin: 0; padding: 0; }}</style>
-</head>
-<body>
-<redoc spec-url="{escape(root + openapi_url)}"></redoc>
-<script src="{escape(root + REDOC_JS)}"></script>
-</body>
-</html>
-"""
+    return _page(
+        title,
+        "<style>body { margin: 0; padding: 0; }</style>",
+        f'<redoc spec-url="{escape(root + openapi_url)}"></redoc>\n'
+        f'<script src="{escape(root + REDOC_JS)}"></script>',
+    )
 
 
 def install_docs(app: FastAPI) -> None:
