@@ -364,3 +364,25 @@ def test_a_retry_that_overtakes_the_first_call_gets_the_same_answer(
     assert answer.status_code == 201, answer.text
     assert answer.json() == retry.json()
     assert _added(before, row_counts(pg_db)) == create.adds | {"idempotency_records": 1}
+
+
+def test_a_retried_cancel_answers_what_the_first_did(market: Market, db: Database) -> None:
+    provider = market.provider()
+    center = make_center(provider.client)
+    make_pool(provider.client, center.id, nodes=1, cards_per_node=8)
+    buyer = market.buyer(topup_fen=10_000_000)
+    request = make_request(buyer.client, cards=8)
+    headers = {"Authorization": f"Bearer {buyer.key}", "Idempotency-Key": str(uuid.uuid4())}
+    path = f"/v1/requests/{request.id}/cancel"
+    with httpx.Client(base_url=market.url, timeout=30) as http:
+        first = http.post(path, json={"reason": "not needed"}, headers=headers)
+        before = row_counts(db)
+        again = http.post(path, json={"reason": "not needed"}, headers=headers)
+        assert (first.status_code, again.status_code) == (200, 200)
+        assert again.json() == first.json() and first.json()["status"] == "cancelled"
+        assert row_counts(db) == before  # the retry changed nothing
+        other = http.post(path, headers={**headers, "Idempotency-Key": str(uuid.uuid4())})
+        assert other.status_code == 409 and "already cancelled" in other.json()["error"]["message"]
+        reused = http.post(path, json={"reason": "other"}, headers=headers)
+        assert reused.status_code == 409  # the same key for another body
+    assert_books_balance(db)

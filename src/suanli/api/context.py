@@ -70,12 +70,17 @@ class Context:
             return work(session, self.caller(session))
 
     def create(
-        self, body: BaseModel | None, work: Callable[[Session, Principal], BaseModel]
+        self,
+        body: BaseModel | None,
+        work: Callable[[Session, Principal], BaseModel],
+        *,
+        status_code: int = 201,
     ) -> JSONResponse:
-        """Run a create once per ``Idempotency-Key``; a retry gets the first answer."""
+        """Run a create (or another change, such as a cancel, answering ``status_code``)
+        once per ``Idempotency-Key``; a retry gets the first answer."""
         if self.idempotency_key is None:
             result = self.run(work)
-            return JSONResponse(result.model_dump(mode="json"), status_code=201)
+            return JSONResponse(result.model_dump(mode="json"), status_code=status_code)
         digest = hashlib.sha256(
             json.dumps(
                 body.model_dump(mode="json") if body is not None else None, sort_keys=True
@@ -96,7 +101,7 @@ class Context:
                         method=self.method,
                         path=self.path,
                         body_hash=digest,
-                        status_code=201,
+                        status_code=status_code,
                         response=json.dumps(content),
                         created_at=self.state.clock.now(),
                     )
@@ -111,7 +116,7 @@ class Context:
                 if stored is None:
                     raise
                 return stored
-        return JSONResponse(content, status_code=201)
+        return JSONResponse(content, status_code=status_code)
 
     def _serialize(self, session: Session, org_id: int) -> None:
         """On PostgreSQL, make same-key calls of one organization wait for each other

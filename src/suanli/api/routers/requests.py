@@ -55,9 +55,16 @@ def get(request_id: PathId, ctx: Ctx) -> RequestOut:
 @router.post("/{request_id}/cancel", response_model=RequestOut, responses=errors(409))
 def cancel(
     request_id: PathId, ctx: Ctx, background: BackgroundTasks, body: EndIn | None = None
-) -> RequestOut:
+) -> JSONResponse:
+    """Withdraw a request (a live lease ends, paying only for metered use). A retry with
+    the same ``Idempotency-Key`` answers what the first call did; a new call on a
+    cancelled request is 409."""
     reason = body.reason if body and body.reason else "cancelled by the buyer"
-    out = ctx.run(lambda s, p: request_out(s, _ex(ctx, s, p).cancel(request_id, reason)))
+
+    def work(session: Session, principal: Principal) -> RequestOut:
+        return request_out(session, _ex(ctx, session, principal).cancel(request_id, reason))
+
+    out = ctx.create(body, work, status_code=200)
     schedule_placement(background, ctx.state)
     return out
 
