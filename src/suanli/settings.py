@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+
+DEFAULT_RATE_PER_S = 200.0
+"""Requests a second each key may send, sustained: well above any one client's use (the
+API load benchmark's busiest key sends about 150 a second)."""
+DEFAULT_RATE_BURST = 400
+"""Requests each key may send at once after a pause (the token bucket's size)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,11 +19,16 @@ class Settings:
     """``fee_rate``: the platform's share of each captured charge (0-1).
     ``place_attempts``: how often one placement retries when another transaction took
     the chosen cards first. ``agent_timeout_s``: how long a center's agent may stay
-    silent before the center is taken offline and its work moved."""
+    silent before the center is taken offline and its work moved.
+    ``rate_per_s`` and ``rate_burst``: each API key's (an anonymous caller's: each client
+    address's) sustained requests per second and the burst it may send at once, per
+    server process (:mod:`suanli.api.limits`); 0 in either turns the limit off."""
 
     fee_rate: Decimal = Decimal("0.05")
     place_attempts: int = 5
     agent_timeout_s: int = 90
+    rate_per_s: float = DEFAULT_RATE_PER_S
+    rate_burst: int = DEFAULT_RATE_BURST
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -30,4 +42,21 @@ class Settings:
         raw_timeout = os.environ.get("SUANLI_AGENT_TIMEOUT_S", "90")
         if not raw_timeout.isdigit() or int(raw_timeout) < 1:
             raise ValueError(f"SUANLI_AGENT_TIMEOUT_S={raw_timeout!r} must be a whole number >= 1")
-        return cls(fee_rate=rate, agent_timeout_s=int(raw_timeout))
+        raw_per_s = os.environ.get("SUANLI_RATE_PER_S", str(DEFAULT_RATE_PER_S))
+        try:
+            per_s = float(raw_per_s)
+        except ValueError as exc:
+            raise ValueError(f"SUANLI_RATE_PER_S={raw_per_s!r} is not a number") from exc
+        if not math.isfinite(per_s) or per_s < 0:
+            raise ValueError(f"SUANLI_RATE_PER_S={raw_per_s!r} must be a number >= 0 (0: no limit)")
+        raw_burst = os.environ.get("SUANLI_RATE_BURST", str(DEFAULT_RATE_BURST))
+        if not (raw_burst.isascii() and raw_burst.isdigit()):
+            raise ValueError(
+                f"SUANLI_RATE_BURST={raw_burst!r} must be a whole number >= 0 (0: no limit)"
+            )
+        return cls(
+            fee_rate=rate,
+            agent_timeout_s=int(raw_timeout),
+            rate_per_s=per_s,
+            rate_burst=int(raw_burst),
+        )

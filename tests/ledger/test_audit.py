@@ -267,6 +267,8 @@ def _insert(
     session.add(txn)
     session.flush()
     session.add_all(Posting(transaction_id=txn.id, account_id=a, amount=v) for a, v in postings)
+    for a, v in postings:  # a careful forger keeps the balances in step
+        session.execute(update(Account).where(Account.id == a).values(balance=Account.balance + v))
     return txn.id
 
 
@@ -282,6 +284,11 @@ def unbalanced_posting(session: Session, s: Scenario) -> None:
         select(Posting.id).where(Posting.account_id == funding).order_by(Posting.id)
     ).first()
     session.execute(update(Posting).where(Posting.id == first).values(amount=Posting.amount + 1))
+
+
+def balance_tampered(session: Session, s: Scenario) -> None:
+    wallet = _account(session, s.buyers["D"], AccountKind.WALLET)
+    session.execute(update(Account).where(Account.id == wallet).values(balance=Account.balance + 1))
 
 
 def negative_wallet(session: Session, s: Scenario) -> None:
@@ -362,7 +369,8 @@ def fund_overdrawn(session: Session, s: Scenario) -> None:
 
 
 CORRUPTIONS: list[tuple[Callable[[Session, Scenario], None], dict[str, int]]] = [
-    (unbalanced_posting, {"unbalanced": 1}),
+    (unbalanced_posting, {"unbalanced": 1, "balance_mismatch": 1}),
+    (balance_tampered, {"balance_mismatch": 1}),
     (negative_wallet, {"negative_balances": 1}),
     (usage_never_charged, {"usage_without_charge": 1}),
     (capture_without_usage, {"charge_without_usage": 1}),

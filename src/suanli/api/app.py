@@ -31,7 +31,9 @@ Money is integer fen (¥1 = 100 fen). Creates accept an `Idempotency-Key` header
 Errors are `{"error": {"code": ..., "message": ...}}` with a 4xx status.
 Every input is bounded: ids are 1 to 2147483647 (a larger one in a path is a 404), amounts
 of money at most 10^12 fen, text free of control characters, a body at most 1 MiB; a
-request with a body is authenticated before its body is read.
+request with a body is authenticated before its body is read. Each API key (or, without
+one, each client address) may make 200 calls a second with bursts of 400; beyond that the
+answer is 429 with `Retry-After`.
 """
 
 
@@ -43,7 +45,7 @@ def create_app(
     tick_seconds: float | None = None,
 ) -> FastAPI:
     """The API over ``db``. ``tick_seconds`` starts a periodic queue pass (servers only)."""
-    state = AppState(db=db, clock=clock or SystemClock(), settings=settings or Settings())
+    state = AppState(db=db, clock=clock or SystemClock(), settings=settings or Settings.from_env())
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -78,7 +80,7 @@ def create_app(
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str | bool]:
         """Up, the database answers; ``leader``: this process runs the background work."""
-        with db.transaction() as session:
+        with db.transaction(write=False) as session:
             session.connection().exec_driver_sql("SELECT 1")
         return {
             "status": "ok",

@@ -1,10 +1,15 @@
 """What every endpoint needs: the database, the clock, the settings, the caller.
 
-Endpoints run their work inside :meth:`Context.run` (reads) or :meth:`Context.create`
-(creates, honouring ``Idempotency-Key``): one transaction that commits before the
-response is built, or rolls back entirely on any error. The caller is the one the gate
-(:mod:`suanli.api.gate`) authenticated before reading the request's body, or, for a
-request without a body, the key looked up in that transaction.
+Endpoints run their work inside :meth:`Context.run` (reads and simple changes) or
+:meth:`Context.create` (creates, honouring ``Idempotency-Key``): one transaction that
+commits before the response is built, or rolls back entirely on any error. The caller is
+the one the gate (:mod:`suanli.api.gate`) authenticated before reading the request's
+body, or, for a request without a body, the key looked up in that transaction.
+
+A ``GET`` runs in a read-only transaction (:meth:`suanli.store.Database.transaction`
+with ``write=False``): on SQLite it does not wait for the write lock, so reads go on
+while a writer holds it. No ``GET`` route writes; one that must would pass
+``write=True`` to :meth:`Context.run`.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
@@ -24,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from suanli.api.gate import PRINCIPAL, presented_key
+from suanli.api.limits import RateLimiter
 from suanli.kit.clock import Clock
 from suanli.kit.errors import ConflictError, IdempotencyConflictError
 from suanli.orgs.auth import Principal
@@ -37,11 +43,21 @@ T = TypeVar("T")
 bearer = HTTPBearer(auto_error=False, description="An API key: sk_...")
 
 
+READ_METHODS = frozenset({"GET", "HEAD"})
+"""The methods whose work runs read-only by default (see :meth:`Context.run`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class AppState:
     db: Database
     clock: Clock
     settings: Settings
+    limiter: RateLimiter = field(init=False)
+    """The app's rate limits (:mod:`suanli.api.limits`), made from ``settings``; the
+    gate consults it before any other work."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "limiter", RateLimiter.of(self.settings))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +80,12 @@ class Context:
             return self.principal
         return authenticate(session, self.key)
 
-    def run(self, work: Callable[[Session, Principal], T]) -> T:
-        """Authenticate and run ``work`` in one transaction."""
-        with self.db.transaction() as session:
+    def run(self, work: Callable[[Session, Principal], T], *, write: bool | None = None) -> T:
+        """Authenticate and run ``work`` in one transaction: read-only for a ``GET``
+        (``write`` left ``None``), else one that may write; ``write`` says which."""
+        if write is None:
+            write = self.method not in READ_METHODS
+        with self.db.transaction(write=write) as session:
             return work(session, self.caller(session))
 
     def create(

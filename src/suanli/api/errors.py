@@ -3,8 +3,9 @@
 Also what the OpenAPI document says about them: :class:`ErrorOut` is the shape,
 :func:`errors` lists the answers a route's service may give (402, 403, 404, 409), and
 :func:`document_errors` adds to every ``/v1`` operation the answers its request's shape
-implies (401 without a key; 422 for bad input; 400 and 413 where it takes a JSON body;
-404 where its path names an object; 409 where it creates, for a reused idempotency key).
+implies (401 without a key; 422 for bad input; 429 beyond the caller's rate limit; 400
+and 413 where it takes a JSON body; 404 where its path names an object; 409 where it
+creates, for a reused idempotency key).
 """
 
 from __future__ import annotations
@@ -53,6 +54,12 @@ MEANINGS: dict[int, str] = {
     413: "request body larger than the exchange accepts",
     422: "bad input, named in the message",
     429: "too many requests; retry later",
+}
+
+
+RETRY_AFTER = {
+    "description": "whole seconds to wait before the next call (at least 1)",
+    "schema": {"type": "integer", "minimum": 1},
 }
 
 
@@ -166,15 +173,18 @@ _SCHEMAS = "#/components/schemas/"
 
 
 def _answer(code: int) -> dict[str, Any]:
-    return {
+    answer: dict[str, Any] = {
         "description": MEANINGS[code],
         "content": {"application/json": {"schema": {"$ref": f"{_SCHEMAS}ErrorOut"}}},
     }
+    if code == 429:
+        answer["headers"] = {"Retry-After": RETRY_AFTER}
+    return answer
 
 
 def _implied(operation: dict[str, Any]) -> list[int]:
     """The error answers an operation's request shape implies."""
-    codes = [401, 422]
+    codes = [401, 422, 429]
     if "requestBody" in operation:
         codes += [400, 413]
     if "201" in operation.get("responses", {}):

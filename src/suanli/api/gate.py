@@ -1,10 +1,13 @@
-"""The gate in front of the API: no request body is read before its caller is known,
-and none beyond :data:`MAX_BODY_BYTES`.
+"""The gate in front of the API: no call beyond its caller's rate limit, no request body
+read before its caller is known, and none beyond :data:`MAX_BODY_BYTES`.
 
 FastAPI reads and validates a body before any dependency runs, so without a gate an
 anonymous client could make the server parse any body it liked, and answer it at length.
 :class:`Gate` is an ASGI middleware that runs first:
 
+0. A request under ``/v1/`` takes a token from its caller's bucket (its API key's, or
+   its client address's without one; :mod:`suanli.api.limits`); with none left it is
+   answered 429 with ``Retry-After`` at once, before any database work.
 1. A request under ``/v1/`` that carries a body (``Content-Length`` above 0, or a
    chunked body) is authenticated from its ``Authorization`` header. A missing,
    malformed, unknown or revoked key is answered 401 at once, the body unread. The
@@ -13,7 +16,7 @@ anonymous client could make the server parse any body it liked, and answer it at
 2. A body declared larger than the limit is answered 413 at once; a body of unknown
    length is counted as it is read and refused with 413 once it passes the limit.
 
-Both answers come in the API's error shape.
+Every answer comes in the API's error shape.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from suanli.api.errors import error_body
+from suanli.api.limits import RateLimiter, caller_of
 from suanli.kit.errors import AuthenticationError
 from suanli.orgs.auth import Principal
 from suanli.orgs.service import authenticate
@@ -64,28 +68,60 @@ def _too_large(limit: int, size: int | None = None) -> JSONResponse:
     )
 
 
-class Gate:
-    """Authenticate before reading a body under ``/v1/``; cap every body's size."""
+def limiter_of(scope: Scope) -> RateLimiter | None:
+    """The rate limits of the app serving ``scope`` (its state's ``limiter``), if any."""
+    state = getattr(getattr(scope.get("app"), "state", None), "suanli", None)
+    limiter = getattr(state, "limiter", None)
+    return limiter if isinstance(limiter, RateLimiter) else None
 
-    def __init__(self, app: ASGIApp, db: Database, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+
+def _rate_limited(limiter: RateLimiter, wait: int, keyed: bool) -> JSONResponse:
+    whose = "this API key" if keyed else "this address (no API key)"
+    message = (
+        f"too many requests from {whose}: at most {limiter.rate_per_s:g} a second, "
+        f"{limiter.burst} at once; retry in {wait} s"
+    )
+    return JSONResponse(
+        error_body("rate_limited", message), status_code=429, headers={"Retry-After": str(wait)}
+    )
+
+
+class Gate:
+    """Limit each caller's rate under ``/v1/``; authenticate before reading a body
+    there; cap every body's size."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        db: Database,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self.app = app
         self.db = db
         self.max_body_bytes = max_body_bytes
+        self.limiter = limiter
+        """The rate limits; by default the serving app's (:func:`limiter_of`)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        api = str(scope["path"]).startswith(API_PREFIX)
+        key = presented_key(headers.get("authorization")) if api else None
+        if api:
+            limiter = self.limiter if self.limiter is not None else limiter_of(scope)
+            if limiter is not None and (wait := limiter.take(caller_of(key, scope.get("client")))):
+                await _rate_limited(limiter, wait, key is not None)(scope, receive, send)
+                return
         length = _content_length(headers)
         if not length and "transfer-encoding" not in headers:
             await self.app(scope, receive, send)  # no body: nothing to guard
             return
-        if str(scope["path"]).startswith(API_PREFIX):
+        if api:
             try:
-                principal = await run_in_threadpool(
-                    self._authenticate, presented_key(headers.get("authorization"))
-                )
+                principal = await run_in_threadpool(self._authenticate, key)
             except AuthenticationError as exc:
                 answer = JSONResponse(error_body(exc.code, exc.message), status_code=401)
                 await answer(scope, receive, send)
@@ -97,7 +133,7 @@ class Gate:
         await self._counted(scope, receive, send)
 
     def _authenticate(self, key: str | None) -> Principal:
-        with self.db.transaction() as session:
+        with self.db.transaction(write=False) as session:
             return authenticate(session, key)
 
     async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -35,6 +35,7 @@ from sqlalchemy.engine import make_url
 
 from suanli.store import Database, orgs_repo, work_repo
 from suanli.store.db import recreate_postgres_database
+from suanli.store.migrate import MIGRATIONS
 from suanli.vocab import OrgRole
 
 TEMPLATE_MARK = "bench_api_template"
@@ -74,13 +75,19 @@ def _build_demo(db: Database, progress: Progress) -> None:
     progress("building the demo exchange (once per database server)")
     run_demo(db)
     with db.transaction() as session:
-        orgs_repo.set_meta(session, TEMPLATE_MARK, TEMPLATE_VERSION)
+        orgs_repo.set_meta(session, TEMPLATE_MARK, _template_version())
+
+
+def _template_version() -> str:
+    """The template's mark: stale once the schema gains a migration."""
+    newest = max(p.stem for p in (MIGRATIONS / "versions").glob("[0-9]*.py"))
+    return f"{TEMPLATE_VERSION}:{newest}"
 
 
 def _is_template(db: Database) -> bool:
     try:
         with db.transaction() as session:
-            return orgs_repo.get_meta(session, TEMPLATE_MARK) == TEMPLATE_VERSION
+            return orgs_repo.get_meta(session, TEMPLATE_MARK) == _template_version()
     except Exception:  # no schema yet
         return False
 

@@ -14,8 +14,10 @@ InterNode = Line
 
 MAX_PRICE_FEN = 10_000_000
 """The highest price per card-hour, in fen: ¥100,000 (an H800 card-hour lists near ¥15)."""
-MAX_NODES = 100_000
-"""The most nodes in one pool."""
+MAX_NODES = 4096
+"""The most nodes in one pool: a large cluster on one fabric (4096 nodes of 8 cards is
+32,768 cards). A bigger center lists several pools. Adding a pool writes a row per
+node, so the bound also bounds that call's work."""
 MAX_CARDS_PER_NODE = 64
 """The most accelerator cards in one node."""
 PRICE_DOC = "price per card-hour in fen, at most 10^7 (¥100,000)"
@@ -77,8 +79,14 @@ class PoolIn(BaseModel):
 
     name: Line = Field(min_length=1, max_length=100)
     model: Line = Field(min_length=1, max_length=32, description="catalog id, e.g. H800")
-    nodes: int = Field(ge=1, le=MAX_NODES, description="identical nodes, at most 100,000")
-    cards_per_node: int = Field(ge=1, le=MAX_CARDS_PER_NODE, description="at most 64")
+    nodes: int = Field(
+        ge=1, le=MAX_NODES, description=f"identical nodes, 1 to {MAX_NODES:,} in one pool"
+    )
+    cards_per_node: int = Field(
+        ge=1,
+        le=MAX_CARDS_PER_NODE,
+        description=f"accelerator cards in each node, 1 to {MAX_CARDS_PER_NODE}",
+    )
     cpu_per_node: int = Field(default=96, ge=1, le=4096, description="CPU cores, at most 4096")
     memory_gb_per_node: int = Field(
         default=1024, ge=1, le=65536, description="host memory in GB, at most 65,536"

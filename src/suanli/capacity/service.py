@@ -151,8 +151,9 @@ class CapacityService:
     def update_center(self, center_id: int, patch: CenterPatch) -> CenterOut:
         self.principal.require(Scope.CENTERS_WRITE)
         center = self._own_center(center_id)
-        if patch.status is not None:
+        if patch.status is not None and patch.status is not center.status:
             center.status = patch.status
+            repo.changed(self.session, (), structure=True)
         if patch.pue is not None:
             center.pue = patch.pue
         if patch.rack_kw is not None:
@@ -229,6 +230,7 @@ class CapacityService:
             pool.price_fen = patch.price_fen
         if patch.active is not None:
             pool.active = patch.active
+        repo.changed(self.session, (pool.id,), structure=True)
         self.session.flush()
         return pool_out(pool, repo.free_by_pool(self.session, [pool.id]).get(pool.id, 0))
 

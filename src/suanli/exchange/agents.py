@@ -123,6 +123,8 @@ def heartbeat(
     for report in data.pools:
         pool = session.get(Pool, report.pool_id)
         assert pool is not None
+        if pool.reported_free_cards != report.free_cards:
+            capacity_repo.changed(session, (pool.id,))
         pool.reported_total_cards = report.total_cards
         pool.reported_free_cards = report.free_cards
         pool.capacity_reported_at = now
@@ -131,6 +133,7 @@ def heartbeat(
     if center.status is CenterStatus.OFFLINE and center.offline_reason is not None:
         center.status = CenterStatus.ACTIVE
         center.offline_reason = None
+        capacity_repo.changed(session, (), structure=True)
     return HeartbeatOut(
         center_id=center.id,
         status=center.status,
@@ -198,6 +201,7 @@ def sweep_silent_centers(session: Session, clock: Clock, settings: Settings) -> 
         reason = f"center {center.name} unavailable: its agent has been silent for {quiet} s"
         center.status = CenterStatus.OFFLINE
         center.offline_reason = reason
+        capacity_repo.changed(session, (), structure=True)
         _move_work(session, exchange, center, reason)
     return [c.id for c in silent]
 

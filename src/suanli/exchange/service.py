@@ -18,13 +18,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy.orm import Session
 
 from suanli.engine import Code, Demand, Engine, Placement, Unplaced, reasons
 from suanli.engine.preempt import Held, Preemption, plan_preemption
 from suanli.exchange.schemas import RequestIn, UsageIn
-from suanli.exchange.snapshot import SnapshotCache, demand_of, load_snapshot
+from suanli.exchange.snapshot import Owner, SnapshotCache, demand_of, shared_cache
 from suanli.exchange.validation import validate_request
 from suanli.kit.clock import Clock, ManualClock
 from suanli.kit.errors import ConflictError, NotFoundError, PaymentRequiredError, ValidationError
@@ -70,6 +71,8 @@ class Exchange:
         self.engine = engine
         self.cache = cache
         self.ledger = Ledger(session, clock)
+        self.placed: dict[int, int] = {}
+        """Request id -> the lease this exchange placed it on (in this transaction)."""
 
     # -- who may see what ---------------------------------------------------------------
     def _require(self, scope: Scope) -> None:
@@ -116,7 +119,7 @@ class Exchange:
         over all its nodes, saying the most that is possible. A request whose models or
         places nobody lists yet is not refused: it waits, saying why. Only asked of a
         request that did not fit at once (one that fits is within reach)."""
-        listed = load_snapshot(self.session, listed=True)
+        listed = (self.cache or shared_cache(self.session)).listed(self.session)
         demand = demand_of(request)
         found = self.engine.reach(listed, demand)
         if found is None or request.cards <= found[0]:
@@ -168,46 +171,51 @@ class Exchange:
             self._queue(request, [reasons.not_before(request.earliest_start.isoformat())], [])
             return None
         demand = demand_of(request)
-        cache = cache or self.cache or SnapshotCache()
+        cache = cache or self.cache or shared_cache(self.session)
         for _attempt in range(self.settings.place_attempts):
             snap = cache.get(self.session)
-            result = self.engine.place(snap, demand)
+            with cache.lock:
+                result = self.engine.place(snap, demand)
+                if isinstance(result, Placement):
+                    # taken off at once, so this process's next placement looks elsewhere
+                    self.engine.reserve(snap, result)
             if not isinstance(result, Placement):
-                if self._preempt_for(request, demand):
-                    cache.invalidate()  # the preempted leases' cards are free now
+                if self._preempt_for(request, demand, cache):
                     continue
                 self._queue(request, list(result.reasons), list(result.nearest))
                 return None
+            pools = {result.pool_id}
             savepoint = self.session.begin_nested()
             if not all(
                 capacity_repo.take_cards(self.session, a.node_id, a.cards)
                 for a in sorted(result.allocations, key=lambda a: a.node_id)
             ):
                 savepoint.rollback()
-                cache.invalidate()  # someone took the cards: look again
+                cache.stale(pools)  # someone took the cards: look again
                 continue
             try:
-                lease = self._open_lease(request, result)
+                lease = self._open_lease(request, result, cache.owner(result.pool_id))
             except PaymentRequiredError as exc:
                 savepoint.rollback()
+                cache.stale(pools)
                 self._queue(request, [reasons.wallet_short(exc.message)], [])
                 return None
-            savepoint.commit()
-            self.engine.reserve(snap, result)
             request.status = RequestStatus.PLACED
             self._say(request, [], [])
+            savepoint.commit()
+            capacity_repo.on_rollback(self.session, partial(cache.stale, pools))
             return lease
         self._queue(request, [reasons.capacity_changed()], [])
         return None
 
-    def _preempt_for(self, request: Request, demand: Demand) -> bool:
+    def _preempt_for(self, request: Request, demand: Demand, cache: SnapshotCache) -> bool:
         """On-demand work that fits nowhere takes cards back from interruptible work.
 
         The engine places the request on a snapshot where every live interruptible
         lease's cards are free; if it fits there, the interruptible leases on the chosen
         nodes are preempted (newest first, only as many as each node needs) and go back
         to the queue. Returns whether anything was preempted."""
-        plan = self._preemption(request, demand)
+        plan = self._preemption(request, demand, cache)
         if plan is None:
             return False
         victims = plan.victims
@@ -220,9 +228,12 @@ class Exchange:
             lease = work_repo.lease(self.session, lease_id, lock=True)
             if lease is not None and lease.status.is_live:
                 self._end(lease, LeaseStatus.PREEMPTED, reason, requeue=True)
+                cache.stale({lease.pool_id})  # its cards are free in this transaction
         return True
 
-    def _preemption(self, request: Request, demand: Demand) -> Preemption | None:
+    def _preemption(
+        self, request: Request, demand: Demand, cache: SnapshotCache
+    ) -> Preemption | None:
         """The preemption that would make room for on-demand ``request`` (read-only)."""
         if request.interruptible:
             return None
@@ -230,7 +241,11 @@ class Exchange:
             Held(lease, node, cards, placed.timestamp())
             for lease, node, cards, placed in work_repo.live_interruptible_allocations(self.session)
         ]
-        return plan_preemption(self.engine, load_snapshot(self.session), demand, held)
+        if not held:
+            return None
+        snap = cache.get(self.session)
+        with cache.lock:
+            return plan_preemption(self.engine, snap, demand, held)
 
     def what_if(self, request: Request) -> tuple[Placement | Unplaced, bool]:
         """Where :meth:`try_place` would put ``request`` now, writing nothing: the same
@@ -242,10 +257,13 @@ class Exchange:
             reason = reasons.not_before(request.earliest_start.isoformat())
             return Unplaced((reason,), (), Code.UNSCHEDULABLE), False
         demand = demand_of(request)
-        result = self.engine.place(load_snapshot(self.session), demand)
+        cache = self.cache or shared_cache(self.session)
+        snap = cache.get(self.session)
+        with cache.lock:
+            result = self.engine.place(snap, demand)
         if isinstance(result, Placement):
             return result, False
-        plan = self._preemption(request, demand)
+        plan = self._preemption(request, demand, cache)
         if plan is not None:
             return plan.placement, True
         return result, False
@@ -268,26 +286,32 @@ class Exchange:
         request.nearest_zh = [reasons.zh_of(n) for n in nearest]
         request.updated_at = now or self.clock.now()
 
-    def _open_lease(self, request: Request, placement: Placement) -> Lease:
-        found = capacity_repo.pool_with_center(self.session, placement.pool_id)
-        if found is None:  # pragma: no cover - the snapshot came from these rows
-            raise NotFoundError("pool", placement.pool_id)
-        pool, center = found
+    def _open_lease(
+        self, request: Request, placement: Placement, owner: Owner | None = None
+    ) -> Lease:
+        """The lease of a placement whose cards this transaction took: placed, its
+        escrow held (a short wallet raises :class:`PaymentRequiredError`)."""
+        if owner is None:
+            found = capacity_repo.pool_with_center(self.session, placement.pool_id)
+            if found is None:  # pragma: no cover - the snapshot came from these rows
+                raise NotFoundError("pool", placement.pool_id)
+            pool, center = found
+            owner = Owner(center.id, center.provider_id, pool.model)
         now = self.clock.now()
         hold = usage_cost_fen(request.cards * request.duration_s, placement.price_fen)
         lease = Lease(
             request_id=request.id,
             buyer_id=request.buyer_id,
-            provider_id=center.provider_id,
-            center_id=center.id,
-            pool_id=pool.id,
-            model=pool.model,
+            provider_id=owner.provider_id,
+            center_id=owner.center_id,
+            pool_id=placement.pool_id,
+            model=owner.model,
             cards=placement.cards,
             duration_s=request.duration_s,
             price_fen=placement.price_fen,
             hold_fen=hold,
             charged_fen=0,
-            status=LeaseStatus.PENDING,
+            status=LeaseStatus.PLACED,
             placed_at=now,
         )
         self.session.add(lease)
@@ -296,20 +320,29 @@ class Exchange:
             LeaseAllocation(lease_id=lease.id, node_id=a.node_id, cards=a.cards)
             for a in placement.allocations
         )
-        self.session.add(
-            LeaseTransition(
-                lease_id=lease.id,
-                from_status=None,
-                to_status=LeaseStatus.PENDING,
-                at=now,
-                reason=f"engine placed on {len(placement.allocations)} node(s), score "
-                f"{placement.score}",
+        placed = f"engine placed on {len(placement.allocations)} node(s), score {placement.score}"
+        self.session.add_all(
+            (
+                LeaseTransition(
+                    lease_id=lease.id,
+                    from_status=None,
+                    to_status=LeaseStatus.PENDING,
+                    at=now,
+                    reason=placed,
+                ),
+                LeaseTransition(
+                    lease_id=lease.id,
+                    from_status=LeaseStatus.PENDING,
+                    to_status=LeaseStatus.PLACED,
+                    at=now,
+                    reason="escrow held",
+                ),
             )
         )
         if hold:
             self.ledger.hold(request.buyer_id, hold, lease_id=lease.id)
         request.attempts += 1
-        self._transition(lease, LeaseStatus.PLACED, "escrow held")
+        self.placed[request.id] = lease.id
         return lease
 
     # -- leases -------------------------------------------------------------------------
@@ -462,11 +495,8 @@ class Exchange:
         at = ManualClock(self.clock.now())
         ledger = Ledger(self.session, at)
         self._transition(lease, status, reason, at.now())
-        freed = [(a.node_id, a.cards) for a in work_repo.allocations(self.session, lease.id)]
-        for node_id, cards in freed:
-            capacity_repo.return_cards(self.session, node_id, cards)
-        if self.cache is not None:
-            self.cache.release(freed)
+        for allocation in work_repo.allocations(self.session, lease.id):
+            capacity_repo.return_cards(self.session, allocation.node_id, allocation.cards)
         used = work_repo.usage_total(self.session, lease.id)
         charge = min(usage_cost_fen(used, lease.price_fen), lease.hold_fen)
         voucher = NO_VOUCHER

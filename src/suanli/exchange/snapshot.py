@@ -1,12 +1,21 @@
-"""Turning the database's free capacity and a stored request into engine inputs."""
+"""Turning the database's free capacity and a stored request into engine inputs, and
+the snapshot cache a process keeps between placements."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterable, Iterator
+from functools import partial
+from typing import NamedTuple
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from suanli import catalog
 from suanli.engine import Demand, PoolInfo, Snapshot, SnapshotBuilder
 from suanli.store import capacity_repo
+from suanli.store.capacity_repo import Epoch, SnapshotRow
 from suanli.store.models import Request
 
 
@@ -19,36 +28,60 @@ def load_snapshot(session: Session, *, listed: bool = False) -> Snapshot:
 
     ``listed``: everything the exchange lists, all idle, at centers of any status: the
     most it could ever offer."""
+    return _build(capacity_repo.snapshot_rows(session, listed=listed))[0]
+
+
+def _build(rows: list[SnapshotRow]) -> tuple[Snapshot, dict[int, Owner]]:
+    """The snapshot of ``rows`` and who owns each of its pools."""
     builder = SnapshotBuilder()
-    cap_left: dict[int, int | None] = {}
-    for row in capacity_repo.snapshot_rows(session, listed=listed):
-        if row.pool_id not in cap_left:
-            cap_left[row.pool_id] = row.reported_free
-            acc = catalog.get(row.model)
-            builder.add_pool(
-                PoolInfo(
-                    pool_id=row.pool_id,
-                    center_id=row.center_id,
-                    label=f"{row.center_name}/{row.pool_name}",
-                    label_zh=f"{row.center_name_zh}/{row.pool_name}"
-                    if row.center_name_zh
-                    else None,
-                    model=row.model,
-                    province=row.province,
-                    price_fen=row.price_fen,
-                    cards_per_node=row.cards_per_node,
-                    memory_gb=acc.memory_gb,
-                    tflops=float(acc.fp16_tflops),
-                    inter_node=row.inter_node,
-                )
-            )
+    owners: dict[int, Owner] = {}
+    for row in rows:
+        if row.pool_id not in owners:
+            owners[row.pool_id] = Owner(row.center_id, row.provider_id, row.model)
+            builder.add_pool(_pool_info(row))
+    for node_id, pool_id, free in offered(rows):
+        builder.add_node(node_id, pool_id, free)
+    return builder.build(), owners
+
+
+class Owner(NamedTuple):
+    """Where a pool is and whose it is: what a lease on it records."""
+
+    center_id: int
+    provider_id: int
+    model: str
+
+
+def _pool_info(row: SnapshotRow) -> PoolInfo:
+    acc = catalog.get(row.model)
+    return PoolInfo(
+        pool_id=row.pool_id,
+        center_id=row.center_id,
+        label=f"{row.center_name}/{row.pool_name}",
+        label_zh=f"{row.center_name_zh}/{row.pool_name}" if row.center_name_zh else None,
+        model=row.model,
+        province=row.province,
+        price_fen=row.price_fen,
+        cards_per_node=row.cards_per_node,
+        memory_gb=acc.memory_gb,
+        tflops=float(acc.fp16_tflops),
+        inter_node=row.inter_node,
+    )
+
+
+def offered(rows: Iterable[SnapshotRow]) -> Iterator[tuple[int, int, int]]:
+    """``(node_id, pool_id, free)`` for rows in node-id order: each node's free cards, but
+    a pool's nodes together no more than its agent's last count (filled in id order)."""
+    left: dict[int, int | None] = {}
+    for row in rows:
+        if row.pool_id not in left:
+            left[row.pool_id] = row.reported_free
         free = row.free
-        left = cap_left[row.pool_id]
-        if left is not None:
-            free = min(free, left)
-            cap_left[row.pool_id] = left - free
-        builder.add_node(row.node_id, row.pool_id, free)
-    return builder.build()
+        cap = left[row.pool_id]
+        if cap is not None:
+            free = min(free, cap)
+            left[row.pool_id] = cap - free
+        yield row.node_id, row.pool_id, free
 
 
 def demand_of(request: Request) -> Demand:
@@ -70,37 +103,110 @@ def demand_of(request: Request) -> Demand:
 
 
 class SnapshotCache:
-    """A snapshot kept between placements, so a run of decisions loads it once.
+    """The free capacity of every offered pool, kept between placements and shared by a
+    process's threads (:func:`shared_cache`).
 
-    It is only a hint: the database's conditional updates decide. Whoever frees cards
-    (a lease ends, a pool is added) calls :meth:`invalidate`; a placement that lost a
-    race invalidates it too; a successful one is applied with :meth:`reserve`.
+    Never trusted blindly: :meth:`get` first reads the database's capacity epoch (one
+    row). Where pools were added or changed terms (the structure moved) it loads
+    everything again; where only free cards moved, it re-reads just the pools changed
+    since its own epoch. It is still only a hint: the nodes' conditional updates decide
+    every reservation. Engine calls on the snapshot hold :attr:`lock`; a placement
+    applies its reservation in place at once (:meth:`Engine.reserve`) and marks its pools
+    :meth:`stale` if the transaction then fails.
     """
 
     def __init__(self) -> None:
+        self.lock = threading.RLock()
         self._snapshot: Snapshot | None = None
+        self._at = Epoch(-1, -1, -1)
+        self._stale: set[int] = set()
+        self._listed: tuple[tuple[int, int], Snapshot] | None = None
+        self._owners: dict[int, Owner] = {}
 
     def get(self, session: Session) -> Snapshot:
-        if self._snapshot is None:
-            self._snapshot = load_snapshot(session)
-        return self._snapshot
+        """The snapshot, brought up to the epoch committed now."""
+        now = capacity_repo.epoch(session)
+        with self.lock:
+            snap, at, stale = self._snapshot, self._at, frozenset(self._stale)
+            same = (at.generation, at.structure) == (now.generation, now.structure)
+            if snap is not None and same:
+                if at.epoch == now.epoch and not stale:
+                    return snap
+            else:
+                snap = None
+        mine = capacity_repo.pending(session)
+        if mine:  # what it reads includes this transaction's own changes
+            capacity_repo.on_rollback(session, partial(self.stale, mine))
+        if snap is None:
+            fresh, owners = _build(capacity_repo.snapshot_rows(session))
+            with self.lock:
+                if self._snapshot is None or self._newer(now):
+                    self._snapshot, self._at, self._owners = fresh, now, owners
+                    self._stale.clear()
+            return fresh
+        rows = capacity_repo.snapshot_rows(session, since=at.epoch, pool_ids=stale)
+        with self.lock:
+            if self._snapshot is not snap or self._at.structure != now.structure:
+                return self._snapshot or snap  # another thread moved it meanwhile
+            try:
+                updates = [(snap.row_of(node), free) for node, _, free in offered(rows)]
+            except KeyError:  # a node it never had: load everything next time
+                self._snapshot = None
+                return snap
+            for row, free in updates:
+                snap.node_free[row] = free
+            if now.epoch > self._at.epoch:
+                self._at = now
+            self._stale -= stale
+            return snap
+
+    def owner(self, pool_id: int) -> Owner | None:
+        """The center, provider and model of a pool in the snapshot."""
+        return self._owners.get(pool_id)
+
+    def _newer(self, now: Epoch) -> bool:
+        return (now.generation, now.structure, now.epoch) >= (
+            self._at.generation,
+            self._at.structure,
+            self._at.epoch,
+        )
+
+    def listed(self, session: Session) -> Snapshot:
+        """Everything listed, as if idle (see :func:`load_snapshot`); changes only with
+        the structure."""
+        now = capacity_repo.epoch(session)
+        key = (now.generation, now.structure)
+        found = self._listed
+        if found is not None and found[0] == key:
+            return found[1]
+        snap = load_snapshot(session, listed=True)
+        self._listed = (key, snap)
+        return snap
+
+    def stale(self, pool_ids: Iterable[int]) -> None:
+        """Re-read these pools before the next use (a reservation that did not hold)."""
+        with self.lock:
+            self._stale.update(pool_ids)
 
     def invalidate(self) -> None:
-        self._snapshot = None
-
-    def release(self, freed: list[tuple[int, int]]) -> None:
-        """Cards given back, as ``(node_id, cards)``; unknown nodes force a reload."""
-        snap = self._snapshot
-        if snap is None:
-            return
-        try:
-            rows = [(snap.row_of(node_id), cards) for node_id, cards in freed]
-        except KeyError:
+        """Load everything again before the next use."""
+        with self.lock:
             self._snapshot = None
-            return
-        for row, cards in rows:
-            snap.node_free[row] += cards
 
     @property
     def loaded(self) -> Snapshot | None:
         return self._snapshot
+
+
+_SHARED: WeakKeyDictionary[Engine, SnapshotCache] = WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_cache(session: Session) -> SnapshotCache:
+    """The one snapshot cache of this process for ``session``'s database."""
+    engine = session.get_bind().engine
+    with _SHARED_LOCK:
+        found = _SHARED.get(engine)
+        if found is None:
+            found = _SHARED[engine] = SnapshotCache()
+        return found

@@ -8,10 +8,16 @@ from suanli.exchange.schemas import AllocationOut, LeaseOut, RequestOut, Transit
 from suanli.store import work_repo
 from suanli.store.models import Lease, Request, UsageRecord
 
+NO_LEASE = 0
+"""``lease_id`` for :func:`request_out` of a request known to have no lease."""
+
 
 def request_out(session: Session, request: Request, lease_id: int | None = None) -> RequestOut:
+    """The API shape of ``request``; its latest lease is looked up unless given."""
     if lease_id is None:
         lease_id = work_repo.latest_lease_ids(session, [request.id]).get(request.id)
+    elif lease_id == NO_LEASE:
+        lease_id = None
     return RequestOut(
         id=request.id,
         buyer_id=request.buyer_id,

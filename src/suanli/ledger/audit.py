@@ -7,6 +7,7 @@ Books:
 
 * ``unbalanced``: transactions whose postings do not sum to zero.
 * ``negative_balances``: floored accounts (every kind but ``funding``) below zero.
+* ``balance_mismatch``: accounts whose kept balance is not the sum of their postings.
 * ``usage_without_charge``: usage records with card-seconds on ended leases that no
   capture billed although their lease's charge is at least 1 fen. The charge is
   ``min(cost of the lease's metered card-seconds, hold)``, rounded once for the whole
@@ -56,6 +57,7 @@ SAMPLE = 20
 CHECKS = (
     "unbalanced",
     "negative_balances",
+    "balance_mismatch",
     "usage_without_charge",
     "charge_without_usage",
     "lease_charge_mismatch",
@@ -74,6 +76,7 @@ class LedgerAudit(BaseModel):
     transactions: int
     unbalanced: int
     negative_balances: int
+    balance_mismatch: int = 0
     usage_without_charge: int
     charge_without_usage: int
     lease_charge_mismatch: int
@@ -99,6 +102,10 @@ def audit_ledger(session: Session, principal: Principal | None) -> LedgerAudit:
         "unbalanced": [f"transaction {i}" for i in ledger_repo.unbalanced_transactions(session)],
         "negative_balances": [
             f"account {i}" for i in ledger_repo.negative_floored_accounts(session)
+        ],
+        "balance_mismatch": [
+            f"account {a}: balance {b} fen, postings {t} fen"
+            for a, b, t in ledger_repo.mismatched_balances(session)
         ],
         "usage_without_charge": _usage_without_charge(session),
         "charge_without_usage": [

@@ -101,8 +101,7 @@ class Ledger:
         # Every account the movement touches, in id order: locking only the debited ones
         # let the foreign-key check of a credited account's posting close a cycle (a hold
         # wallet -> escrow against a release escrow -> wallet of the same buyer).
-        repo.lock_accounts(self.session, merged)
-        current = repo.balances(self.session, debited)
+        current = repo.lock_accounts(self.session, merged)
         for account_id in debited:
             after = current[account_id] + merged[account_id]
             if after < 0:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import date
+from weakref import WeakKeyDictionary
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from suanli.catalog.regions import province_zh
@@ -15,6 +19,7 @@ from suanli.kit.clock import Clock
 from suanli.kit.errors import AuthenticationError, ConflictError, ValidationError
 from suanli.orgs.auth import Principal
 from suanli.store import orgs_repo as repo
+from suanli.store.db import ON_DROP
 from suanli.store.models import ApiKey, Organization
 from suanli.vocab import OrgRole
 
@@ -115,10 +120,45 @@ def create_key(
     return IssuedKey(id=key.id, org_id=org_id, secret=secret)
 
 
+KNOWN_KEY_S = 2.0
+"""How long a process trusts a key it checked without asking the database again: a
+revoked key stops working within this time on every process."""
+
+_known: WeakKeyDictionary[Engine, dict[str, tuple[Principal, float]]] = WeakKeyDictionary()
+_known_lock = threading.Lock()
+_KNOWN_MAX = 10_000
+
+
+def _forget_keys(engine: Engine) -> None:
+    with _known_lock:
+        _known.pop(engine, None)
+
+
+ON_DROP.append(_forget_keys)
+
+
 def authenticate(session: Session, presented: str | None) -> Principal:
-    """The caller behind a key, or 401 with what was wrong."""
+    """The caller behind a key, or 401 with what was wrong. A key found valid is trusted
+    for :data:`KNOWN_KEY_S` without another lookup."""
     if not presented:
         raise AuthenticationError("missing API key: send 'Authorization: Bearer sk_...'")
+    digest = _hash(presented)
+    engine = session.get_bind().engine
+    now = time.monotonic()
+    with _known_lock:
+        found = _known.get(engine, {}).get(digest)
+    if found is not None and found[1] > now:
+        return found[0]
+    principal = _look_up(session, presented)
+    with _known_lock:
+        known = _known.setdefault(engine, {})
+        if len(known) >= _KNOWN_MAX:
+            known.clear()
+        known[digest] = (principal, now + KNOWN_KEY_S)
+    return principal
+
+
+def _look_up(session: Session, presented: str) -> Principal:
     if not presented.startswith(KEY_PREFIX) or len(presented) < len(KEY_PREFIX) + _PREFIX_LEN:
         raise AuthenticationError("malformed API key: keys start with 'sk_'")
     key = repo.key_by_prefix(session, presented[len(KEY_PREFIX) : len(KEY_PREFIX) + _PREFIX_LEN])

@@ -3,14 +3,111 @@ conditional updates that reserve and release cards."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, NamedTuple
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import func, null, select, update
+from sqlalchemy import Engine, event, func, null, or_, select, update
 from sqlalchemy.orm import Session
 
-from suanli.store.models import Center, Node, Pool
+from suanli.store.models import CapacityEpoch, Center, Node, Pool
 from suanli.vocab import CenterStatus
+
+_CHANGED = "suanli.capacity.changed"
+_STRUCTURE = "suanli.capacity.structure"
+_ON_ROLLBACK = "suanli.capacity.on_rollback"
+
+
+def changed(session: Session, pool_ids: Iterable[int], *, structure: bool = False) -> None:
+    """Note that this transaction changes the capacity of ``pool_ids`` (their free cards;
+    with ``structure``, what is offered or on what terms). The commit raises the capacity
+    epoch (see :class:`~suanli.store.models.CapacityEpoch`) so that every process's
+    snapshot cache notices."""
+    session.info.setdefault(_CHANGED, set()).update(pool_ids)
+    if structure:
+        session.info[_STRUCTURE] = True
+
+
+def pending(session: Session) -> frozenset[int]:
+    """The pools this transaction changed so far (not yet committed)."""
+    return frozenset(session.info.get(_CHANGED, ()))
+
+
+def on_rollback(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` if this transaction rolls back (caches that changed with it)."""
+    session.info.setdefault(_ON_ROLLBACK, []).append(callback)
+
+
+class Epoch(NamedTuple):
+    """Where a database's capacity stands (see :class:`CapacityEpoch`); ``generation``
+    counts the times this process saw the database's tables dropped (:func:`forget`)."""
+
+    generation: int
+    epoch: int
+    structure: int
+
+
+_GENERATION: WeakKeyDictionary[Engine, int] = WeakKeyDictionary()
+
+
+def forget(engine: Engine) -> None:
+    """The tables of ``engine``'s database were dropped: no cached epoch holds."""
+    _GENERATION[engine] = _GENERATION.get(engine, 0) + 1
+
+
+def epoch(session: Session) -> Epoch:
+    """The capacity epoch as committed now."""
+    row = session.execute(
+        select(CapacityEpoch.epoch, CapacityEpoch.structure).where(CapacityEpoch.id == 1)
+    ).first()
+    generation = _GENERATION.get(session.get_bind().engine, 0)
+    return Epoch(generation, 0, 0) if row is None else Epoch(generation, int(row[0]), int(row[1]))
+
+
+@event.listens_for(Session, "before_commit")
+def _raise_epoch(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint: only the real commit counts
+        return
+    pools = session.info.pop(_CHANGED, None)
+    structure = session.info.pop(_STRUCTURE, False)
+    if pools is None and not structure:
+        return
+    session.flush()  # everything else first: the epoch row's lock is held until the commit
+    values: dict[str, Any] = {"epoch": CapacityEpoch.epoch + 1}
+    if structure:
+        values["structure"] = CapacityEpoch.structure + 1
+    raised = session.execute(
+        update(CapacityEpoch)
+        .where(CapacityEpoch.id == 1)
+        .values(**values)
+        .returning(CapacityEpoch.epoch)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    if pools:
+        session.execute(
+            update(Pool)
+            .where(Pool.id.in_(sorted(pools)))
+            .values(epoch=raised)
+            .execution_options(synchronize_session=False)
+        )
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_callbacks(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    session.info.pop(_ON_ROLLBACK, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _run_callbacks(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    session.info.pop(_CHANGED, None)
+    session.info.pop(_STRUCTURE, None)
+    for callback in session.info.pop(_ON_ROLLBACK, ()):
+        callback()
 
 
 def centers(session: Session, provider_id: int | None = None) -> list[Center]:
@@ -53,6 +150,7 @@ def pool_with_center(session: Session, pool_id: int) -> tuple[Pool, Center] | No
 
 
 def add_nodes(session: Session, pool: Pool) -> None:
+    changed(session, (pool.id,), structure=True)
     session.add_all(
         Node(
             pool_id=pool.id,
@@ -97,13 +195,21 @@ class SnapshotRow:
     province: str
     reported_free: int | None = None
     center_name_zh: str | None = None
+    provider_id: int = 0
 
 
-def snapshot_rows(session: Session, *, listed: bool = False) -> list[SnapshotRow]:
+def snapshot_rows(
+    session: Session,
+    *,
+    listed: bool = False,
+    since: int | None = None,
+    pool_ids: Iterable[int] = (),
+) -> list[SnapshotRow]:
     """Every node of every active pool of every active center, with its free cards.
 
     ``listed``: every node of every active pool, whatever its center's status, as if
-    idle (what the exchange could ever offer, for requests no pool could hold)."""
+    idle (what the exchange could ever offer, for requests no pool could hold).
+    ``since``: only the pools changed after that capacity epoch, and ``pool_ids``."""
     stmt = (
         select(
             Node.id,
@@ -119,6 +225,7 @@ def snapshot_rows(session: Session, *, listed: bool = False) -> list[SnapshotRow
             Center.province,
             null() if listed else Pool.reported_free_cards,
             Center.name_zh,
+            Center.provider_id,
         )
         .join(Pool, Pool.id == Node.pool_id)
         .join(Center, Center.id == Pool.center_id)
@@ -127,6 +234,8 @@ def snapshot_rows(session: Session, *, listed: bool = False) -> list[SnapshotRow
     )
     if not listed:
         stmt = stmt.where(Center.status == CenterStatus.ACTIVE)
+    if since is not None:
+        stmt = stmt.where(or_(Pool.epoch > since, Pool.id.in_(sorted(pool_ids))))
     return [SnapshotRow(*row) for row in session.execute(stmt)]
 
 
@@ -137,23 +246,29 @@ def take_cards(session: Session, node_id: int, cards: int) -> bool:
     lock and then re-checks the condition against the committed row, so two
     transactions can never both take the last card.
     """
-    result = session.execute(
+    pool_id = session.execute(
         update(Node)
         .where(Node.id == node_id, Node.cards_free >= cards)
         .values(cards_free=Node.cards_free - cards)
+        .returning(Node.pool_id)
         .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    ).scalar()
+    if pool_id is None:
+        return False
+    changed(session, (pool_id,))
+    return True
 
 
 def return_cards(session: Session, node_id: int, cards: int) -> None:
     """Give ``cards`` back to a node (the check constraint guards the upper bound)."""
-    session.execute(
+    pool_id = session.execute(
         update(Node)
         .where(Node.id == node_id)
         .values(cards_free=Node.cards_free + cards)
+        .returning(Node.pool_id)
         .execution_options(synchronize_session=False)
-    )
+    ).scalar_one()
+    changed(session, (pool_id,))
 
 
 def total_cards_by_pool(session: Session) -> dict[int, int]:

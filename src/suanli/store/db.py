@@ -7,12 +7,18 @@ failed call leaves nothing half-written. Services receive the session and never 
 SQLite runs every transaction as ``BEGIN IMMEDIATE``: writers queue on the database lock
 instead of failing on a read-to-write upgrade, which makes the embedded default safe
 under concurrent API calls. PostgreSQL relies on row locks (see the repositories).
+
+``transaction(write=False)`` is a read-only transaction: on SQLite a deferred ``BEGIN``
+that takes no lock (in WAL mode it reads a snapshot while a writer holds the write
+lock), with ``PRAGMA query_only`` on, so that a write in it fails at once instead of
+now and then, on a lock upgrade; on PostgreSQL ``BEGIN READ ONLY``. A read-only
+transaction may not write and may not take row locks (``SELECT ... FOR UPDATE``).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,6 +32,14 @@ from suanli.store import models  # noqa: F401  (registers every table)
 from suanli.store.base import Base
 
 ENV_URL = "SUANLI_DATABASE_URL"
+
+ON_DROP: list[Callable[[Engine], None]] = []
+"""What forgets a database whose tables were dropped (caches kept by process)."""
+
+READ_ONLY = "suanli_read_only"
+"""The execution option that marks a connection's transaction read-only."""
+_QUERY_ONLY = "suanli_query_only"
+"""Whether ``PRAGMA query_only`` is on, in a SQLite connection's ``info``."""
 
 
 def default_database_url() -> str:
@@ -57,7 +71,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = bool(conn.get_execution_options().get(READ_ONLY, False))
+        if conn.info.get(_QUERY_ONLY, False) is not read_only:
+            conn.exec_driver_sql(f"PRAGMA query_only={'ON' if read_only else 'OFF'}")
+            conn.info[_QUERY_ONLY] = read_only
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -84,9 +102,18 @@ class Database:
         return self.dialect == "postgresql"
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session inside one transaction: commit on success, roll back on error."""
-        with self._sessions.begin() as session:
+    def transaction(self, *, write: bool = True) -> Iterator[Session]:
+        """A session inside one transaction: commit on success, roll back on error.
+        ``write=False``: a read-only transaction (see the module docstring)."""
+        if write:
+            with self._sessions.begin() as session:
+                yield session
+            return
+        options: dict[str, Any] = {READ_ONLY: True}
+        if self.is_postgres:
+            options["postgresql_readonly"] = True  # BEGIN READ ONLY; reset on release
+        with self._sessions() as session, session.begin():
+            session.connection(execution_options=options)
             yield session
 
     def migrate(self) -> None:
@@ -97,9 +124,13 @@ class Database:
 
     def drop_all(self) -> None:
         """Remove every table (tests and demo resets only)."""
+        from suanli.store.capacity_repo import forget
         from suanli.store.ledger_repo import forget_accounts
 
         forget_accounts(self.engine)
+        forget(self.engine)
+        for hook in ON_DROP:
+            hook(self.engine)
         Base.metadata.drop_all(self.engine)
         with self.engine.begin() as conn:
             conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")

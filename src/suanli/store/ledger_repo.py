@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -106,38 +106,33 @@ def create_account(
         return found
 
 
-def lock_accounts(session: Session, account_ids: Iterable[int]) -> None:
-    """Take row locks on accounts in id order (PostgreSQL; SQLite locks the database).
+def lock_accounts(session: Session, account_ids: Iterable[int]) -> dict[int, int]:
+    """Take row locks on accounts in id order and return their balances.
 
     Every writer locks accounts in ascending id order, after any node rows, so two
-    transactions never wait on each other in a cycle.
+    transactions never wait on each other in a cycle (SQLite: BEGIN IMMEDIATE already
+    made this transaction the only writer).
     """
     ids = sorted(set(account_ids))
-    if ids and session.get_bind().dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE
-        session.execute(
-            select(Account.id).where(Account.id.in_(ids)).order_by(Account.id).with_for_update()
-        )
+    if not ids:
+        return {}
+    stmt = select(Account.id, Account.balance).where(Account.id.in_(ids)).order_by(Account.id)
+    if session.get_bind().dialect.name != "sqlite":
+        stmt = stmt.with_for_update()
+    found = {int(aid): int(balance) for aid, balance in session.execute(stmt)}
+    return {aid: found.get(aid, 0) for aid in ids}
 
 
 def balance(session: Session, account_id: int) -> int:
-    stmt = select(func.coalesce(func.sum(Posting.amount), 0)).where(
-        Posting.account_id == account_id
-    )
-    return int(session.scalar(stmt) or 0)
+    return int(session.scalar(select(Account.balance).where(Account.id == account_id)) or 0)
 
 
 def balances(session: Session, account_ids: Iterable[int]) -> dict[int, int]:
     ids = list(set(account_ids))
     found: dict[int, int] = dict.fromkeys(ids, 0)
-    if not ids:
-        return found
-    stmt = (
-        select(Posting.account_id, func.sum(Posting.amount))
-        .where(Posting.account_id.in_(ids))
-        .group_by(Posting.account_id)
-    )
-    for account_id, total in session.execute(stmt):
-        found[account_id] = int(total)
+    if ids:
+        stmt = select(Account.id, Account.balance).where(Account.id.in_(ids))
+        found.update((int(aid), int(bal)) for aid, bal in session.execute(stmt))
     return found
 
 
@@ -151,6 +146,7 @@ def insert_transaction(
     now: datetime,
     counterparty: str | None = None,
 ) -> LedgerTransaction:
+    moves = sorted(postings)  # the balances' updates go in account-id (lock) order
     txn = LedgerTransaction(
         kind=kind, lease_id=lease_id, memo=memo, counterparty=counterparty, created_at=now
     )
@@ -158,9 +154,17 @@ def insert_transaction(
     session.flush()
     session.add_all(
         Posting(transaction_id=txn.id, account_id=account_id, amount=amount)
-        for account_id, amount in postings
+        for account_id, amount in moves
     )
     session.flush()
+    table = Account.__table__
+    assert isinstance(table, Table)
+    session.connection().execute(
+        update(table)
+        .where(table.c.id == bindparam("account"))
+        .values(balance=table.c.balance + bindparam("amount")),
+        [{"account": account_id, "amount": amount} for account_id, amount in moves],
+    )
     return txn
 
 
@@ -187,6 +191,19 @@ def negative_floored_accounts(session: Session) -> list[int]:
         .having(func.sum(Posting.amount) < 0)
     )
     return list(session.scalars(stmt))
+
+
+def mismatched_balances(session: Session) -> list[tuple[int, int, int]]:
+    """``(account_id, balance, postings' sum)`` where the kept balance is not the sum."""
+    total = func.coalesce(func.sum(Posting.amount), 0)
+    stmt = (
+        select(Account.id, Account.balance, total)
+        .outerjoin(Posting, Posting.account_id == Account.id)
+        .group_by(Account.id, Account.balance)
+        .having(Account.balance != total)
+        .order_by(Account.id)
+    )
+    return [(int(a), int(b), int(t)) for a, b, t in session.execute(stmt)]
 
 
 def transaction_count(session: Session) -> int:

@@ -94,7 +94,7 @@ def offers(
     model: Annotated[Line | None, Query(max_length=32, description="catalog id")] = None,
     province: Annotated[Line | None, Query(max_length=32)] = None,
     min_free: int = Query(
-        default=0, ge=0, le=MAX_NODES * MAX_CARDS_PER_NODE, description="at most 6,400,000"
+        default=0, ge=0, le=MAX_NODES * MAX_CARDS_PER_NODE, description="at most 262,144"
     ),
     max_price_fen: int | None = Query(default=None, gt=0, le=MAX_PRICE_FEN, description=PRICE_DOC),
     min_memory_gb: int | None = Query(

@@ -14,7 +14,7 @@ from suanli.api.queue import schedule_placement
 from suanli.exchange.quotes import Quote, quote
 from suanli.exchange.schemas import EndIn, RequestIn, RequestOut
 from suanli.exchange.service import Exchange
-from suanli.exchange.views import request_out, requests_out
+from suanli.exchange.views import NO_LEASE, request_out, requests_out
 from suanli.orgs.auth import Principal
 from suanli.vocab import RequestStatus
 
@@ -31,7 +31,10 @@ def submit(body: RequestIn, ctx: Ctx) -> JSONResponse:
     """Submit a request; it is placed at once if it fits, else queued with reasons."""
 
     def work(session: Session, principal: Principal) -> RequestOut:
-        return request_out(session, _ex(ctx, session, principal).submit(body))
+        exchange = _ex(ctx, session, principal)
+        request = exchange.submit(body)
+        # a new request has no lease but the one it may just have been placed on
+        return request_out(session, request, exchange.placed.get(request.id, NO_LEASE))
 
     return ctx.create(body, work)
 

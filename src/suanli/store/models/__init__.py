@@ -1,7 +1,7 @@
 """All tables. Import this package to register every model on ``Base.metadata``."""
 
 from suanli.store.models.billing import Invoice, InvoiceLine
-from suanli.store.models.capacity import Center, Node, Pool
+from suanli.store.models.capacity import CapacityEpoch, Center, Node, Pool
 from suanli.store.models.ledger import Account, LedgerTransaction, Posting
 from suanli.store.models.meta import IdempotencyRecord, MetaEntry
 from suanli.store.models.orgs import ApiKey, Organization
@@ -17,6 +17,7 @@ from suanli.store.models.work import Lease, LeaseAllocation, LeaseTransition, Re
 __all__ = [
     "Account",
     "ApiKey",
+    "CapacityEpoch",
     "Center",
     "IdempotencyRecord",
     "Invoice",

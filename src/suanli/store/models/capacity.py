@@ -78,6 +78,9 @@ class Pool(Base):
     """The center's agent's count of free cards in the cluster partition behind this pool
     (its own work included): placement never takes more than this."""
     capacity_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    epoch: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0", index=True)
+    """The capacity epoch (:class:`CapacityEpoch`) of the last commit that changed this
+    pool's free cards or terms: snapshot caches re-read the pools newer than theirs."""
 
 
 class Node(Base):
@@ -95,3 +98,20 @@ class Node(Base):
     index: Mapped[int]
     cards_total: Mapped[int]
     cards_free: Mapped[int]
+
+
+class CapacityEpoch(Base):
+    """One row (id 1) counting the commits that changed capacity.
+
+    ``epoch`` goes up with every commit that took or gave back cards or changed a pool
+    or center; ``structure`` only with those that changed which pools are offered or on
+    what terms (a pool added or changed, a center's status, an agent's count). Both are
+    raised as the last step before the commit, holding this row's lock until the commit
+    ends, so epochs are visible in the order they were given out: a reader that sees
+    epoch ``e`` sees every change up to ``e``."""
+
+    __tablename__ = "capacity_epoch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    epoch: Mapped[int] = mapped_column(BigInteger, default=0)
+    structure: Mapped[int] = mapped_column(BigInteger, default=0)

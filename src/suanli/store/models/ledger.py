@@ -38,6 +38,10 @@ class Account(Base):
     program_id: Mapped[int | None] = mapped_column(ForeignKey("voucher_programs.id"), index=True)
     has_floor: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    balance: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """The sum of the account's postings, kept with every posting under the account's row
+    lock, so a movement checks a floor without summing the history. The audit compares
+    it with the postings (``balance_mismatch``)."""
 
 
 class LedgerTransaction(Base):
