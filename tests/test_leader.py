@@ -1,21 +1,35 @@
 """Several ``suanli serve`` processes on one PostgreSQL database: exactly one leads the
-background work; when the leader is killed, another takes over within 10 s; ``--workers``
-refuses SQLite."""
+background work; when the leader is killed, another takes over within 10 s; under load
+through both, nothing is oversold or placed twice; ``--workers`` refuses SQLite."""
 
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
-from suanli.store import Database
+from conftest import center_fields, pool_fields
+from suanli.capacity.schemas import CenterIn, PoolIn
+from suanli.capacity.service import CapacityService
+from suanli.kit.clock import SystemClock
+from suanli.ledger import Ledger
+from suanli.ledger.audit import audit_ledger
+from suanli.orgs.auth import Principal
+from suanli.orgs.service import create_key, create_org
+from suanli.store import Database, work_repo
+from suanli.store.models import Lease, LeaseAllocation, Node
+from suanli.vocab import OrgRole
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("concurrency")]
 
@@ -105,3 +119,97 @@ def test_workers_need_postgresql(tmp_path: object) -> None:
     )
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1].startswith("error: --workers above 1 needs")
+
+
+SECONDS = 6.0
+THREADS = 8
+
+
+def _market(db: Database) -> list[str]:
+    """One provider with 4 nodes of 8 cards; four buyers with money; their keys."""
+    clock = SystemClock()
+    with db.transaction() as session:
+        provider = create_org(session, clock, name="Guiyang DC", role=OrgRole.PROVIDER)
+        capacity = CapacityService(session, clock, Principal(provider.id, OrgRole.PROVIDER))
+        center = capacity.register_center(CenterIn(**center_fields()))
+        capacity.add_pool(center.id, PoolIn(**pool_fields(nodes=4, price_fen=100)))
+        keys = []
+        for n in range(4):
+            buyer = create_org(session, clock, name=f"buyer {n}", role=OrgRole.BUYER)
+            Ledger(session, clock).topup(buyer.id, 10**9)
+            keys.append(create_key(session, clock, buyer.id, "load").secret)
+    return keys
+
+
+def test_two_processes_under_load_never_oversell_or_place_twice(
+    pg_db: Database, servers: tuple[list[subprocess.Popen[bytes]], list[int]]
+) -> None:
+    """Buyers submit and cancel through both processes at once while the leader places
+    the queue: the books and the nodes agree afterwards, and one process led throughout."""
+    _, ports = servers
+    keys = _market(pg_db)
+    wait_for(lambda: len(leaders(ports)) == 1, 10)
+    statuses: Counter[int] = Counter()
+    seen_leaders: list[int] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + SECONDS
+
+    def work(n: int) -> None:
+        rng = random.Random(n)
+        mine: list[int] = []
+        clients = [
+            httpx.Client(
+                base_url=f"http://127.0.0.1:{port}",
+                headers={"Authorization": f"Bearer {keys[n % len(keys)]}"},
+                timeout=30,
+            )
+            for port in ports
+        ]
+        try:
+            while time.monotonic() < deadline:
+                http = rng.choice(clients)  # either process
+                if mine and rng.random() < 0.4:
+                    answer = http.post(f"/v1/requests/{mine.pop(rng.randrange(len(mine)))}/cancel")
+                else:
+                    body = {"cards": rng.choice((1, 2, 4, 8)), "duration_s": 600}
+                    answer = http.post("/v1/requests", json=body)
+                    if answer.status_code == 201:
+                        mine.append(int(answer.json()["id"]))
+                with lock:
+                    statuses[answer.status_code] += 1
+        finally:
+            for client in clients:
+                client.close()
+
+    def watch() -> None:
+        while time.monotonic() < deadline:
+            seen_leaders.append(len(leaders(ports)))
+            time.sleep(0.2)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(THREADS)]
+    threads.append(threading.Thread(target=watch))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=SECONDS + 60)
+
+    assert not [s for s in statuses if s >= 500], statuses
+    assert statuses[201] > 20, statuses
+    assert seen_leaders and set(seen_leaders) == {1}, seen_leaders  # one leader throughout
+    time.sleep(2 * float(TICK))  # the leader's last passes
+    with pg_db.transaction() as session:
+        assert work_repo.oversold_cards(session) == 0
+        live = select(Lease.request_id).where(Lease.status.in_(work_repo.LIVE))
+        twice = session.execute(live.group_by(Lease.request_id).having(func.count() > 1)).all()
+        assert twice == []  # no request on two live leases
+        held = dict(
+            session.execute(
+                select(LeaseAllocation.node_id, func.sum(LeaseAllocation.cards))
+                .join(Lease, Lease.id == LeaseAllocation.lease_id)
+                .where(Lease.status.in_(work_repo.LIVE))
+                .group_by(LeaseAllocation.node_id)
+            ).all()
+        )
+        for node in session.scalars(select(Node)):  # each node's counter is its leases'
+            assert node.cards_free == node.cards_total - held.get(node.id, 0), node.id
+        assert audit_ledger(session, None).ok
