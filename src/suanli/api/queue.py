@@ -5,7 +5,14 @@ after the change's commit), and by a periodic ticker in the server for start tim
 retries. Both run only in the leader (:mod:`suanli.api.leader`): with several processes
 on one database, the others leave the queue to it (their changes are in the database,
 and the leader's next tick sees them). Passes never pile up: a pass asked for while one
-runs makes the running one go round once more (:class:`Passes`), instead of waiting.
+runs makes the running one go round once more (:class:`Passes`), instead of waiting,
+and what was asked for meanwhile is merged (:class:`Asks`): one full pass covers
+everything, a general pass all buyers.
+
+The leader keeps a :class:`~suanli.exchange.queue.QueueIndex` per database, so that a
+pass only tries what changed may have made fit. It tries everything on its first pass,
+whenever this process did not lead in between, and every ``full_every`` ticks of the
+ticker (a safety net).
 """
 
 from __future__ import annotations
@@ -20,10 +27,13 @@ from fastapi import BackgroundTasks
 from suanli.api.context import AppState
 from suanli.api.leader import Leadership, leadership_of
 from suanli.exchange.agents import sweep_silent_centers
-from suanli.exchange.queue import place_queued
+from suanli.exchange.queue import QueueIndex, place_queued
 from suanli.store import Database
 
 log = logging.getLogger("suanli.queue")
+
+FULL_EVERY = 12
+"""Ticks between full passes (a minute at the server's default five-second tick)."""
 
 
 class Passes:
@@ -67,17 +77,75 @@ def passes_of(db: Database) -> Passes:
         return found
 
 
-def run_placement(state: AppState, buyer_id: int | None = None) -> int:
-    """One pass over the queue, in the leader only; returns how many were placed."""
+class Asks:
+    """The passes asked for and not yet begun: a full one, a general one, or passes for
+    some buyers (after a wallet top-up). Taking them merges: a full pass covers all, a
+    general pass every buyer (it also tries the requests of buyers whose wallet rose)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._full = False
+        self._general = False
+        self._buyers: set[int] = set()
+
+    def add(self, buyer_id: int | None = None, *, full: bool = False) -> None:
+        with self._mutex:
+            if full:
+                self._full = True
+            elif buyer_id is None:
+                self._general = True
+            else:
+                self._buyers.add(buyer_id)
+
+    def take(self) -> list[tuple[int | None, bool]]:
+        """``(buyer_id, full)`` of each pass to run now, in order; nothing is left."""
+        with self._mutex:
+            full, general, buyers = self._full, self._general, sorted(self._buyers)
+            self._full = self._general = False
+            self._buyers.clear()
+        if full:
+            return [(None, True)]
+        if general:
+            return [(None, False)]
+        return [(buyer, False) for buyer in buyers]
+
+
+_INDEXES: weakref.WeakKeyDictionary[Database, tuple[QueueIndex, Asks]] = weakref.WeakKeyDictionary()
+
+
+def index_of(db: Database) -> tuple[QueueIndex, Asks]:
+    """This process's queue index for ``db`` and the passes asked of it."""
+    with _PASSES_LOCK:
+        found = _INDEXES.get(db)
+        if found is None:
+            found = _INDEXES[db] = (QueueIndex(), Asks())
+        return found
+
+
+def run_placement(state: AppState, buyer_id: int | None = None, *, full: bool = False) -> int:
+    """A pass over the queue (``buyer_id``: that buyer's requests; ``full``: every
+    request), in the leader only; returns how many were placed."""
+    index, asks = index_of(state.db)
     if not leadership_of(state.db).may_run():
+        index.reset()  # another process places; leading again, this one starts over
         return 0
+    asks.add(buyer_id, full=full)
 
     def work() -> int:
-        try:
-            return place_queued(state.db, state.clock, state.settings, buyer_id=buyer_id)
-        except Exception:  # a failed pass must not kill the server; the next pass retries
-            log.exception("placing queued requests failed")
-            return 0
+        placed = 0
+        for buyer, whole in asks.take():
+            try:
+                placed += place_queued(
+                    state.db,
+                    state.clock,
+                    state.settings,
+                    buyer_id=buyer,
+                    index=index,
+                    full=whole,
+                )
+            except Exception:  # a failed pass must not kill the server; the next one retries
+                log.exception("placing queued requests failed")
+        return placed
 
     return passes_of(state.db).run(work)
 
@@ -90,11 +158,16 @@ def schedule_placement(
 
 class Ticker:
     """Every ``interval`` seconds until stopped, in the leader only: take silent centers
-    offline, then run a placement pass. The one timer for start times and retries."""
+    offline, then run a placement pass, a full one every ``full_every`` ticks. The one
+    timer for start times and retries."""
 
-    def __init__(self, state: AppState, interval: float) -> None:
+    def __init__(self, state: AppState, interval: float, full_every: int = FULL_EVERY) -> None:
+        if full_every < 1:
+            raise ValueError("full_every counts ticks: at least 1")
         self.state = state
         self.interval = interval
+        self.full_every = full_every
+        self.ticks = 0
         self.leadership: Leadership = leadership_of(state.db)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="suanli-queue", daemon=True)
@@ -110,9 +183,17 @@ class Ticker:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            if self.leadership.held():
-                run_sweep(self.state)
-                run_placement(self.state)
+            self.tick()
+
+    def tick(self) -> None:
+        """One tick: in the leader, sweep and place; elsewhere, forget what changed (the
+        leader places meanwhile; leading again, this process starts with a full pass)."""
+        if not self.leadership.held():
+            index_of(self.state.db)[0].reset()
+            return
+        self.ticks += 1
+        run_sweep(self.state)
+        run_placement(self.state, full=self.ticks % self.full_every == 0)
 
 
 def run_sweep(state: AppState) -> list[int]:

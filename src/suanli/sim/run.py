@@ -5,10 +5,14 @@ arrivals (priority 1) at the same second, so capacity freed at ``t`` is there fo
 arriving at ``t``. Placement is :meth:`Engine.choose` on the fleet's snapshot, then
 :meth:`Engine.reserve` when the job starts and :meth:`Engine.unreserve` when it leaves.
 
-Queueing: first-in-first-out per queue, with backfill. An arriving job is tried at once
-(nothing freed since its queue was last tried, so no queued job could start instead) and
-queues when it does not fit; after the departures of each second every queued job of the
-touched queue is tried in arrival order, and those that fit start.
+Queueing: the exchange's own queue policy (:mod:`suanli.engine.queueing`), by default
+first-in-first-out per queue with backfill. An arriving job is tried at once (nothing
+freed since its queue was last tried, so no queued job could start instead) and queues
+when it does not fit; after the departures of each second the touched queues get a pass:
+their jobs are tried in arrival order and those that fit start (a job dominated by one
+that failed in the same pass is skipped; the pass ends once a 1-GPU on-demand job
+failed). ``queue="fifo"`` serves strictly in order instead: a pass ends at the first job
+that does not fit, and an arriving job waits behind a non-empty queue.
 
 Scenarios (:data:`~suanli.sim.model.SCENARIOS`):
 
@@ -33,6 +37,7 @@ allocated and as lost work.
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -41,6 +46,7 @@ import numpy as np
 
 from suanli.engine import Demand, Engine, Placement, Snapshot, make_engine
 from suanli.engine.preempt import Held, plan_preemption
+from suanli.engine.queueing import QUEUE_POLICIES, QueuePass, size_of
 from suanli.sim.events import EventQueue, SimClock
 from suanli.sim.metrics import SIZE_BUCKETS, CenterUse, Metrics, Waits, bucket_of, hourly
 from suanli.sim.model import SCENARIOS, Fleet, Job
@@ -52,10 +58,8 @@ ARRIVE = 1
 DEFAULT_PENALTY_S = 300
 SPANS = ("arrivals", "all")
 ANYWHERE = ""
-"""The queue (and failure memo) key of jobs that may run at any center."""
-
-Failed = dict[tuple[str, bool], list[tuple[int, int]]]
-"""Demands that failed this pass, by (queue key, interruptible), as (per node, nodes)."""
+"""The queue key of jobs that may run at any center (and, with whether a job is
+interruptible, the key of their demands in a pass)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +75,14 @@ class Replay:
     voucher_rate: Decimal = Decimal("0.3")
     sme_share: float = 0.2
     interruptible: float = 0.0
+    queue: str = "backfill"
+    """The queue policy (:data:`suanli.engine.queueing.QUEUE_POLICIES`)."""
 
     def __post_init__(self) -> None:
+        if self.queue not in QUEUE_POLICIES:
+            raise ValueError(
+                f"unknown queue policy {self.queue!r}; choose one of {', '.join(QUEUE_POLICIES)}"
+            )
         if not 0 <= self.interruptible <= 1:
             raise ValueError(f"interruptible is a share in 0..1, not {self.interruptible}")
         if self.scenario not in SCENARIOS:
@@ -114,13 +124,6 @@ class _Running:
         self.cancelled = False
 
 
-def _dominated(failed: list[tuple[int, int]], demand: Demand) -> bool:
-    """Whether a demand at least as big per node and in nodes already failed this pass
-    (capacity only shrinks within a pass, so it would fail too)."""
-    per, count = demand.per_node, demand.node_count
-    return any(per >= p and count >= c for p, c in failed)
-
-
 class _Sim:
     def __init__(
         self,
@@ -135,6 +138,7 @@ class _Sim:
         self.empty: Snapshot = self.fleet.snapshot()
         rng = np.random.default_rng(replay.seed)
         self.engine: Engine = make_engine(replay.policy, rng=rng)
+        self.policy = QUEUE_POLICIES[replay.queue]
         self.clock = SimClock(trace.epoch)
         self.events: EventQueue[int | _Running] = EventQueue()
         self.queues: dict[str, list[int]] = {}
@@ -169,40 +173,43 @@ class _Sim:
             found = self.never[(key, demand)] = self.engine.choose(self.empty, demand) is None
         return found
 
-    def _try(self, i: int, failed: Failed) -> bool:
+    def _try(self, i: int, queue_pass: QueuePass) -> bool:
         """Place job ``i`` now if it fits where it may go (preempting interruptible work if
-        it may); record failures in ``failed``."""
+        it may); note failures in ``queue_pass`` (keyed by where a demand may go and
+        whether the job is interruptible)."""
         job = self.jobs[i]
         fleet = self.fleet
         flex = self.flex[i]
-        homes = failed.setdefault((job.home, flex), [])
+        home_key = (job.home, flex)
         home_demand = fleet.demand(job.cards, job.home)
+        home_size = size_of(home_demand)
         if self.isolated:
-            if _dominated(homes, home_demand):
+            if queue_pass.dominated(home_key, home_size):
                 return False
             placement = self.engine.choose(self.snap, home_demand)
             if placement is None:
                 placement = self._preempt_for(i, home_demand)
             if placement is None:
-                homes.append((home_demand.per_node, home_demand.node_count))
+                queue_pass.fail(home_key, home_size)
                 return False
             self._begin(i, placement)
             return True
-        anywhere = failed.setdefault((ANYWHERE, flex), [])
+        any_key = (ANYWHERE, flex)
         any_demand = fleet.demand(job.cards)
-        if _dominated(anywhere, any_demand):
+        any_size = size_of(any_demand)
+        if queue_pass.dominated(any_key, any_size):
             return False
         placement = None
-        if not _dominated(homes, home_demand):
+        if not queue_pass.dominated(home_key, home_size):
             placement = self.engine.choose(self.snap, home_demand)
             if placement is None:
-                homes.append((home_demand.per_node, home_demand.node_count))
+                queue_pass.fail(home_key, home_size)
         if placement is None:
             placement = self.engine.choose(self.snap, any_demand)
         if placement is None:
             placement = self._preempt_for(i, home_demand) or self._preempt_for(i, any_demand)
         if placement is None:
-            anywhere.append((any_demand.per_node, any_demand.node_count))
+            queue_pass.fail(any_key, any_size)
             return False
         self._begin(i, placement)
         return True
@@ -255,22 +262,21 @@ class _Sim:
         return job.home if self.isolated else ANYWHERE
 
     def _pass(self, key: str) -> None:
-        """Try every queued job of queue ``key`` in arrival order."""
-        queue = self.queues.get(key)
+        """A pass of the queue policy over queue ``key`` (see the module docstring).
+
+        The queue is taken out while the pass runs: jobs preempted meanwhile go to a new
+        one (they were just stopped: there is no room for them in this pass), merged
+        back in arrival order afterwards."""
+        queue = self.queues.pop(key, None)
         if not queue:
             return
-        failed: Failed = {}
         # one GPU on one node failed an on-demand job (after preemption): all else will
-        smallest = failed.setdefault((key, False), [])
-        left: list[int] = []
-        for at, i in enumerate(queue):
-            if self._try(i, failed):
-                continue
-            left.append(i)
-            if (1, 1) in smallest:
-                left += queue[at + 1 :]
-                break
-        self.queues[key] = left
+        left = self.policy.start(loosest=(key, False)).run(queue, self._try)
+        back = self.queues.pop(key, None)
+        if back:
+            left = list(heapq.merge(left, back, key=self.arrive.__getitem__))
+        if left:
+            self.queues[key] = left
 
     # -- the loop ---------------------------------------------------------------------
     def run(self) -> Outcome:
@@ -300,8 +306,11 @@ class _Sim:
             job = self.jobs[i]
             key = ANYWHERE if not self.isolated else job.home
             demand = self.fleet.demand(job.cards, None if key == ANYWHERE else job.home)
-            if not self._never_fits(key, demand) and not self._try(i, {}):
-                self.queues.setdefault(self._queue_of(job), []).append(i)
+            if not self._never_fits(key, demand):
+                queue = self.queues.setdefault(key, [])
+                tried = self.policy.tries_on_arrival(len(queue))
+                if not (tried and self._try(i, self.policy.start())):
+                    queue.append(i)
             done += 1
             if self.progress is not None and done % 1000 == 0:
                 self.progress(1000)
