@@ -2,15 +2,17 @@
 
 Placement (``try_place``), in numbered steps:
 
-1. Snapshot the free capacity of active pools (one query) and ask the engine.
+1. Take the process's snapshot of free capacity, brought up to the database's capacity
+   epoch (:class:`SnapshotCache`), and ask the engine.
 2. Nothing fits: store the engine's reasons and nearest offers; the request stays queued.
-3. Reserve the chosen cards with conditional UPDATEs in node-id order. If another
+3. Create the lease (placed) and hold escrow for cards x duration x price. A short
+   wallet rolls the savepoint back and queues the request with the reason.
+4. Reserve the chosen cards with conditional UPDATEs in node-id order. If another
    transaction took them first, roll back to the savepoint and start again (bounded).
-4. Create the lease (pending), hold escrow for cards x duration x price, and move the
-   lease to placed. A short wallet rolls the savepoint back and queues the request with
-   the reason.
 
-Lock order everywhere: request row -> lease row -> node rows (by id) -> accounts (by id).
+Lock order everywhere: request row -> lease row -> accounts (by id) -> node rows (by id);
+the nodes, which every placement on them contends for, come last (a lease's end, too,
+settles its money before it gives its cards back).
 """
 
 from __future__ import annotations
@@ -185,14 +187,8 @@ class Exchange:
                 self._queue(request, list(result.reasons), list(result.nearest))
                 return None
             pools = {result.pool_id}
+            noted = capacity_repo.pending(self.session)
             savepoint = self.session.begin_nested()
-            if not all(
-                capacity_repo.take_cards(self.session, a.node_id, a.cards)
-                for a in sorted(result.allocations, key=lambda a: a.node_id)
-            ):
-                savepoint.rollback()
-                cache.stale(pools)  # someone took the cards: look again
-                continue
             try:
                 lease = self._open_lease(request, result, cache.owner(result.pool_id))
             except PaymentRequiredError as exc:
@@ -200,9 +196,20 @@ class Exchange:
                 cache.stale(pools)
                 self._queue(request, [reasons.wallet_short(exc.message)], [])
                 return None
+            # The nodes last: their row locks, which every placement on them waits for,
+            # are held only from here to the commit.
+            if not all(
+                capacity_repo.take_cards(self.session, a.node_id, a.cards)
+                for a in sorted(result.allocations, key=lambda a: a.node_id)
+            ):
+                savepoint.rollback()
+                capacity_repo.keep_only(self.session, noted)
+                cache.stale(pools)  # someone took the cards: look again
+                continue
             request.status = RequestStatus.PLACED
             self._say(request, [], [])
             savepoint.commit()
+            cache.hold(self.session, ((a.node_id, a.cards) for a in result.allocations))
             capacity_repo.on_rollback(self.session, partial(cache.stale, pools))
             return lease
         self._queue(request, [reasons.capacity_changed()], [])
@@ -495,8 +502,6 @@ class Exchange:
         at = ManualClock(self.clock.now())
         ledger = Ledger(self.session, at)
         self._transition(lease, status, reason, at.now())
-        for allocation in work_repo.allocations(self.session, lease.id):
-            capacity_repo.return_cards(self.session, allocation.node_id, allocation.cards)
         used = work_repo.usage_total(self.session, lease.id)
         charge = min(usage_cost_fen(used, lease.price_fen), lease.hold_fen)
         voucher = NO_VOUCHER
@@ -518,6 +523,8 @@ class Exchange:
         lease.voucher_note = voucher.note
         lease.ended_at = at.now()
         lease.end_reason = reason
+        for allocation in work_repo.allocations(self.session, lease.id):  # nodes last
+            capacity_repo.return_cards(self.session, allocation.node_id, allocation.cards)
         request = work_repo.request(self.session, lease.request_id, lock=True)
         if request is not None and request.status is RequestStatus.PLACED:
             request.status = RequestStatus.QUEUED if requeue else RequestStatus.FINISHED

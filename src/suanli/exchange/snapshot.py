@@ -3,6 +3,7 @@ the snapshot cache a process keeps between placements."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable, Iterator
 from functools import partial
@@ -122,6 +123,9 @@ class SnapshotCache:
         self._stale: set[int] = set()
         self._listed: tuple[tuple[int, int], Snapshot] | None = None
         self._owners: dict[int, Owner] = {}
+        self._held: dict[int, dict[int, int]] = {}
+        """Cards open transactions reserved in place, by transaction then node: what a
+        re-read of committed rows must still leave taken."""
 
     def get(self, session: Session) -> Snapshot:
         """The snapshot, brought up to the epoch committed now."""
@@ -140,6 +144,10 @@ class SnapshotCache:
         if snap is None:
             fresh, owners = _build(capacity_repo.snapshot_rows(session))
             with self.lock:
+                for node, cards in self._held_by_others(id(session)).items():
+                    with contextlib.suppress(KeyError):
+                        row = fresh.row_of(node)
+                        fresh.node_free[row] = max(0, fresh.node_free[row] - cards)
                 if self._snapshot is None or self._newer(now):
                     self._snapshot, self._at, self._owners = fresh, now, owners
                     self._stale.clear()
@@ -148,8 +156,12 @@ class SnapshotCache:
         with self.lock:
             if self._snapshot is not snap or self._at.structure != now.structure:
                 return self._snapshot or snap  # another thread moved it meanwhile
+            held = self._held_by_others(id(session))
             try:
-                updates = [(snap.row_of(node), free) for node, _, free in offered(rows)]
+                updates = [
+                    (snap.row_of(node), max(0, free - held.get(node, 0)))
+                    for node, _, free in offered(rows)
+                ]
             except KeyError:  # a node it never had: load everything next time
                 self._snapshot = None
                 return snap
@@ -159,6 +171,27 @@ class SnapshotCache:
                 self._at = now
             self._stale -= stale
             return snap
+
+    def hold(self, session: Session, taken: Iterable[tuple[int, int]]) -> None:
+        """``(node_id, cards)`` this transaction took off the snapshot in place: keep them
+        taken through re-reads of committed rows until it ends."""
+        with self.lock:
+            mine = self._held.setdefault(id(session), {})
+            for node, cards in taken:
+                mine[node] = mine.get(node, 0) + cards
+        capacity_repo.on_end(session, partial(self._release_hold, id(session)))
+
+    def _release_hold(self, token: int) -> None:
+        with self.lock:
+            self._held.pop(token, None)
+
+    def _held_by_others(self, token: int) -> dict[int, int]:
+        total: dict[int, int] = {}
+        for owner, nodes in self._held.items():
+            if owner != token:
+                for node, cards in nodes.items():
+                    total[node] = total.get(node, 0) + cards
+        return total
 
     def owner(self, pool_id: int) -> Owner | None:
         """The center, provider and model of a pool in the snapshot."""

@@ -66,7 +66,7 @@ class Ledger:
             now=self.clock.now(),
             program_id=program_id,
         )
-        return AccountRef(created.id, created.kind, created.has_floor)
+        return AccountRef(created.id, created.kind, created.has_floor, owner_id is not None)
 
     def balance(
         self, owner_id: int | None, kind: AccountKind, program_id: int | None = None
@@ -98,10 +98,11 @@ class Ledger:
             accounts[account.id] = account
             merged[account.id] = merged.get(account.id, 0) + leg.amount
         debited = [aid for aid, amt in merged.items() if amt < 0 and accounts[aid].has_floor]
-        # Every account the movement touches, in id order: locking only the debited ones
-        # let the foreign-key check of a credited account's posting close a cycle (a hold
-        # wallet -> escrow against a release escrow -> wallet of the same buyer).
-        current = repo.lock_accounts(self.session, merged)
+        # The accounts whose balance it writes or checks, locked in id order (the
+        # platform's funding and fee accounts keep no balance: no top-up or capture waits
+        # on another at their rows).
+        locked = [a for a in accounts.values() if a.kept or a.id in debited]
+        current = repo.lock_accounts(self.session, locked)
         for account_id in debited:
             after = current[account_id] + merged[account_id]
             if after < 0:
@@ -119,6 +120,7 @@ class Ledger:
             memo=memo,
             now=self.clock.now(),
             counterparty=counterparty,
+            keep={a.id for a in locked if a.kept},
         )
 
     # -- the movements the exchange makes ---------------------------------------------

@@ -17,6 +17,7 @@ from suanli.vocab import CenterStatus
 _CHANGED = "suanli.capacity.changed"
 _STRUCTURE = "suanli.capacity.structure"
 _ON_ROLLBACK = "suanli.capacity.on_rollback"
+_ON_END = "suanli.capacity.on_end"
 
 
 def changed(session: Session, pool_ids: Iterable[int], *, structure: bool = False) -> None:
@@ -34,9 +35,25 @@ def pending(session: Session) -> frozenset[int]:
     return frozenset(session.info.get(_CHANGED, ()))
 
 
+def keep_only(session: Session, pools: frozenset[int]) -> None:
+    """Forget changes noted after ``pools`` (what :func:`pending` said before a savepoint
+    that was then rolled back): they did not happen."""
+    session.info[_CHANGED] = set(pools)
+
+
+def changed_pools(session: Session, since: int) -> set[int]:
+    """Ids of the pools whose capacity changed after epoch ``since``."""
+    return set(session.scalars(select(Pool.id).where(Pool.epoch > since)))
+
+
 def on_rollback(session: Session, callback: Callable[[], None]) -> None:
     """Run ``callback`` if this transaction rolls back (caches that changed with it)."""
     session.info.setdefault(_ON_ROLLBACK, []).append(callback)
+
+
+def on_end(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once this transaction ends, committed or rolled back."""
+    session.info.setdefault(_ON_END, []).append(callback)
 
 
 class Epoch(NamedTuple):
@@ -94,19 +111,21 @@ def _raise_epoch(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_commit")
-def _forget_callbacks(session: Session) -> None:
+def _after_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return
     session.info.pop(_ON_ROLLBACK, None)
+    for callback in session.info.pop(_ON_END, ()):
+        callback()
 
 
 @event.listens_for(Session, "after_rollback")
-def _run_callbacks(session: Session) -> None:
+def _after_rollback(session: Session) -> None:
     if session.in_nested_transaction():
         return
     session.info.pop(_CHANGED, None)
     session.info.pop(_STRUCTURE, None)
-    for callback in session.info.pop(_ON_ROLLBACK, ()):
+    for callback in (*session.info.pop(_ON_ROLLBACK, ()), *session.info.pop(_ON_END, ())):
         callback()
 
 

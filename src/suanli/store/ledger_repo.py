@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +23,10 @@ class AccountRef:
     id: int
     kind: AccountKind
     has_floor: bool
+    kept: bool = True
+    """Whether the account keeps a running balance: every owned account does; the
+    platform's own (funding, fees) do not, so that busy rows every top-up or capture
+    would touch are never locked or written (their balance is the postings' sum)."""
 
 
 _AccountKey = tuple[int | None, AccountKind, str, int | None]
@@ -54,7 +58,7 @@ def account_ref(
     found = get_account(session, owner_id, kind, currency, program_id)
     if found is None:
         return None
-    ref = AccountRef(found.id, found.kind, found.has_floor)
+    ref = AccountRef(found.id, found.kind, found.has_floor, found.owner_id is not None)
     if found.id not in session.info.get(_NEW, ()):
         known[key] = ref
     return ref
@@ -106,33 +110,62 @@ def create_account(
         return found
 
 
-def lock_accounts(session: Session, account_ids: Iterable[int]) -> dict[int, int]:
+def lock_accounts(session: Session, accounts: Iterable[AccountRef]) -> dict[int, int]:
     """Take row locks on accounts in id order and return their balances.
 
     Every writer locks accounts in ascending id order, after any node rows, so two
-    transactions never wait on each other in a cycle (SQLite: BEGIN IMMEDIATE already
-    made this transaction the only writer).
+    transactions never wait on each other in a cycle. The lock (``FOR NO KEY UPDATE``)
+    leaves the key-share lock a new posting's foreign-key check takes free, so a
+    posting to an account another transaction holds does not wait (SQLite: BEGIN
+    IMMEDIATE already made this transaction the only writer).
     """
-    ids = sorted(set(account_ids))
+    refs = {a.id: a for a in accounts}
+    ids = sorted(refs)
     if not ids:
         return {}
     stmt = select(Account.id, Account.balance).where(Account.id.in_(ids)).order_by(Account.id)
     if session.get_bind().dialect.name != "sqlite":
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(key_share=True)
     found = {int(aid): int(balance) for aid, balance in session.execute(stmt)}
+    summed = [aid for aid in ids if not refs[aid].kept]
+    if summed:
+        found.update(summed_balances(session, summed))
     return {aid: found.get(aid, 0) for aid in ids}
 
 
 def balance(session: Session, account_id: int) -> int:
-    return int(session.scalar(select(Account.balance).where(Account.id == account_id)) or 0)
+    return balances(session, [account_id])[account_id]
 
 
 def balances(session: Session, account_ids: Iterable[int]) -> dict[int, int]:
+    """Balances without locks: kept ones as kept, the platform's as their postings' sum."""
     ids = list(set(account_ids))
     found: dict[int, int] = dict.fromkeys(ids, 0)
     if ids:
-        stmt = select(Account.id, Account.balance).where(Account.id.in_(ids))
-        found.update((int(aid), int(bal)) for aid, bal in session.execute(stmt))
+        stmt = select(Account.id, Account.balance, Account.owner_id).where(Account.id.in_(ids))
+        summed = []
+        for aid, kept, owner in session.execute(stmt):
+            if owner is None:
+                summed.append(int(aid))
+            else:
+                found[int(aid)] = int(kept)
+        found.update(summed_balances(session, summed))
+    return found
+
+
+def summed_balances(session: Session, account_ids: Iterable[int]) -> dict[int, int]:
+    """Balances as the sum of every posting (the platform's accounts; the audit)."""
+    ids = list(set(account_ids))
+    found: dict[int, int] = dict.fromkeys(ids, 0)
+    if not ids:
+        return found
+    stmt = (
+        select(Posting.account_id, func.sum(Posting.amount))
+        .where(Posting.account_id.in_(ids))
+        .group_by(Posting.account_id)
+    )
+    for account_id, total in session.execute(stmt):
+        found[account_id] = int(total)
     return found
 
 
@@ -145,7 +178,9 @@ def insert_transaction(
     memo: str,
     now: datetime,
     counterparty: str | None = None,
+    keep: Collection[int] = (),
 ) -> LedgerTransaction:
+    """Insert a transaction and its postings; raise the running balances of ``keep``."""
     moves = sorted(postings)  # the balances' updates go in account-id (lock) order
     txn = LedgerTransaction(
         kind=kind, lease_id=lease_id, memo=memo, counterparty=counterparty, created_at=now
@@ -157,14 +192,16 @@ def insert_transaction(
         for account_id, amount in moves
     )
     session.flush()
-    table = Account.__table__
-    assert isinstance(table, Table)
-    session.connection().execute(
-        update(table)
-        .where(table.c.id == bindparam("account"))
-        .values(balance=table.c.balance + bindparam("amount")),
-        [{"account": account_id, "amount": amount} for account_id, amount in moves],
-    )
+    kept = [(a, amount) for a, amount in moves if a in keep]
+    if kept:
+        table = Account.__table__
+        assert isinstance(table, Table)
+        session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("account"))
+            .values(balance=table.c.balance + bindparam("amount")),
+            [{"account": account_id, "amount": amount} for account_id, amount in kept],
+        )
     return txn
 
 
@@ -194,11 +231,12 @@ def negative_floored_accounts(session: Session) -> list[int]:
 
 
 def mismatched_balances(session: Session) -> list[tuple[int, int, int]]:
-    """``(account_id, balance, postings' sum)`` where the kept balance is not the sum."""
+    """``(account_id, balance, postings' sum)`` where a kept balance is not the sum."""
     total = func.coalesce(func.sum(Posting.amount), 0)
     stmt = (
         select(Account.id, Account.balance, total)
         .outerjoin(Posting, Posting.account_id == Account.id)
+        .where(Account.owner_id.is_not(None))
         .group_by(Account.id, Account.balance)
         .having(Account.balance != total)
         .order_by(Account.id)

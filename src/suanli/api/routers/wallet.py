@@ -85,5 +85,8 @@ def topup(body: TopupIn, ctx: Ctx, background: BackgroundTasks) -> JSONResponse:
         return TopupOut(transaction_id=txn.id, wallet=_wallet(ledger, target))
 
     response = ctx.create(body, work)
-    schedule_placement(background, ctx.state)
+    buyer = (
+        body.org_id if body.org_id is not None else ctx.principal.org_id if ctx.principal else None
+    )
+    schedule_placement(background, ctx.state, buyer)  # that buyer's requests short of money
     return response

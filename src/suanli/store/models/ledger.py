@@ -41,7 +41,8 @@ class Account(Base):
     balance: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     """The sum of the account's postings, kept with every posting under the account's row
     lock, so a movement checks a floor without summing the history. The audit compares
-    it with the postings (``balance_mismatch``)."""
+    it with the postings (``balance_mismatch``). The platform's own accounts (no owner:
+    funding, fees) keep none (0 here): their balance is the sum of their postings."""
 
 
 class LedgerTransaction(Base):

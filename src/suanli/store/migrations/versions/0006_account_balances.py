@@ -23,7 +23,8 @@ def upgrade() -> None:
         )
     op.execute(
         "UPDATE accounts SET balance = "
-        "(SELECT COALESCE(SUM(amount), 0) FROM postings WHERE postings.account_id = accounts.id)"
+        "(SELECT COALESCE(SUM(amount), 0) FROM postings WHERE postings.account_id = accounts.id) "
+        "WHERE owner_id IS NOT NULL"
     )
 
 
