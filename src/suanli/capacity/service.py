@@ -265,43 +265,41 @@ class CapacityService:
                 in_region = frozenset(provinces_in(region))
             except ValueError as exc:
                 raise ValidationError(str(exc)) from exc
-        pools = repo.pools(self.session, model=wanted_model)
-        free = repo.free_by_pool(self.session, [p.id for p in pools])
-        centers = {c.id: c for c in repo.centers(self.session)}
+        rows = repo.offer_rows(self.session, model=wanted_model)
+        free = repo.free_by_pool(
+            self.session, None if wanted_model is None else [r.pool_id for r in rows]
+        )
         found = []
-        for p in pools:
-            c = centers[p.center_id]
-            if not p.active or c.status is not CenterStatus.ACTIVE:
+        for r in rows:
+            if wanted_province and r.province != wanted_province:
                 continue
-            if wanted_province and c.province != wanted_province:
+            if max_price_fen is not None and r.price_fen > max_price_fen:
                 continue
-            if max_price_fen is not None and p.price_fen > max_price_fen:
+            if free.get(r.pool_id, 0) < min_free:
                 continue
-            if free.get(p.id, 0) < min_free:
+            if inter_node is not None and r.inter_node != inter_node:
                 continue
-            if inter_node is not None and p.inter_node != inter_node:
+            if in_region is not None and r.province not in in_region:
                 continue
-            if in_region is not None and c.province not in in_region:
-                continue
-            acc = catalog.get(p.model)
+            acc = catalog.get(r.model)
             if min_memory_gb is not None and acc.memory_gb < min_memory_gb:
                 continue
             found.append(
                 OfferOut(
-                    pool_id=p.id,
-                    center_id=c.id,
-                    center=c.name,
-                    center_zh=c.name_zh,
-                    province=c.province,
-                    city=c.city,
-                    model=p.model,
+                    pool_id=r.pool_id,
+                    center_id=r.center_id,
+                    center=r.center,
+                    center_zh=r.center_zh,
+                    province=r.province,
+                    city=r.city,
+                    model=r.model,
                     memory_gb=acc.memory_gb,
                     fp16_tflops=acc.fp16_tflops,
-                    cards_per_node=p.cards_per_node,
-                    inter_node=p.inter_node,
-                    price_fen=p.price_fen,
-                    cards=p.nodes * p.cards_per_node,
-                    cards_free=free.get(p.id, 0),
+                    cards_per_node=r.cards_per_node,
+                    inter_node=r.inter_node,
+                    price_fen=r.price_fen,
+                    cards=r.cards,
+                    cards_free=free.get(r.pool_id, 0),
                 )
             )
         found.sort(key=lambda o: (o.price_fen, -o.cards_free, o.pool_id))

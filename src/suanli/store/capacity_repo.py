@@ -157,6 +157,48 @@ def pools(
     return list(session.scalars(stmt))
 
 
+@dataclass(frozen=True, slots=True)
+class OfferRow:
+    """An offered pool and its center, as plain columns (browsing loads no objects)."""
+
+    pool_id: int
+    center_id: int
+    center: str
+    center_zh: str | None
+    province: str
+    city: str
+    model: str
+    cards_per_node: int
+    inter_node: str
+    price_fen: int
+    cards: int
+
+
+def offer_rows(session: Session, model: str | None = None) -> list[OfferRow]:
+    """Every active pool of every active center (of ``model``), by pool id."""
+    stmt = (
+        select(
+            Pool.id,
+            Center.id,
+            Center.name,
+            Center.name_zh,
+            Center.province,
+            Center.city,
+            Pool.model,
+            Pool.cards_per_node,
+            Pool.inter_node,
+            Pool.price_fen,
+            Pool.nodes * Pool.cards_per_node,
+        )
+        .join(Center, Center.id == Pool.center_id)
+        .where(Pool.active.is_(True), Center.status == CenterStatus.ACTIVE)
+        .order_by(Pool.id)
+    )
+    if model is not None:
+        stmt = stmt.where(Pool.model == model)
+    return [OfferRow(*row) for row in session.execute(stmt)]
+
+
 def pool(session: Session, pool_id: int) -> Pool | None:
     return session.get(Pool, pool_id)
 
