@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from random import Random
@@ -314,7 +315,23 @@ def _opening(
 
 
 class _Replay:
-    """Step 5: the event loop over arrivals, completions and queue passes."""
+    """Step 5: the event loop over arrivals, completions and queue passes.
+
+    Consecutive arrivals and completions share one transaction (a batch), each still a
+    full call of the exchange (submit, start, metered use, completion and settlement),
+    so the replay does not pay a commit, a capacity-epoch update and a fresh session per
+    event. A batch is committed before a queue pass that has work to do, since
+    :func:`~suanli.exchange.queue.place_queued` runs each placement in a transaction of
+    its own, and at the end. Events keep their order, so the outcome is that of one
+    transaction per event; an error rolls back the open batch and ends the replay, as
+    it ended it before.
+
+    One :class:`SnapshotCache` serves the whole replay. Inside a batch the capacity
+    epoch does not move until the commit, so the pools a completion frees cards in are
+    marked :meth:`~SnapshotCache.stale` for the next placement to re-read."""
+
+    BATCHED = True
+    """False: one transaction per event (the tests compare the two)."""
 
     def __init__(self, db: Database, clock: ManualClock, settings: Settings, end: datetime) -> None:
         self.db = db
@@ -326,6 +343,8 @@ class _Replay:
         self.seq = 0
         self.freed = False
         self.principals: dict[int, Principal] = {}
+        self._batch: ExitStack | None = None
+        self._session: Session | None = None
 
     def push(self, at: datetime, kind: str, payload: object) -> None:
         self.seq += 1
@@ -336,53 +355,90 @@ class _Replay:
             self.push(at, "arrive", (buyer_id, request))
         self.push(self.clock.now() + QUEUE_PASS, "queue", None)
         total, done = len(self.events), 0
-        while self.events and self.events[0].at <= self.end:
-            event = heapq.heappop(self.events)
-            self.clock.set(event.at)
-            if event.kind == "arrive":
-                buyer_id, request = event.payload  # type: ignore[misc]
-                self._arrive(buyer_id, request)
-                done += 1
-            elif event.kind == "finish":
-                self._finish(int(event.payload))  # type: ignore[call-overload]
-            elif event.kind == "queue":
-                self._queue_pass()
-            if progress and event.kind == "arrive":
-                progress(done, len(items))
+        try:
+            while self.events and self.events[0].at <= self.end:
+                event = heapq.heappop(self.events)
+                self.clock.set(event.at)
+                if event.kind == "arrive":
+                    buyer_id, request = event.payload  # type: ignore[misc]
+                    self._arrive(buyer_id, request)
+                    done += 1
+                elif event.kind == "finish":
+                    self._finish(*event.payload)  # type: ignore[misc]
+                elif event.kind == "queue":
+                    self._queue_pass()
+                if not self.BATCHED:
+                    self._commit()
+                if progress and event.kind == "arrive":
+                    progress(done, len(items))
+        except BaseException as exc:
+            self._rollback(exc)
+            raise
+        self._commit()
         self.clock.set(self.end)
         if progress:
             progress(total and len(items), len(items))
 
+    # -- the batch ----------------------------------------------------------------------
+    def _open(self) -> Session:
+        """The open batch's session, beginning a batch if none is open."""
+        if self._session is None:
+            batch = ExitStack()
+            self._session = batch.enter_context(self.db.transaction())
+            self._batch = batch
+        return self._session
+
+    def _end_batch(self) -> ExitStack | None:
+        batch, self._batch, self._session = self._batch, None, None
+        return batch
+
+    def _commit(self) -> None:
+        """Commit the open batch, if any."""
+        if (batch := self._end_batch()) is not None:
+            batch.close()
+
+    def _rollback(self, exc: BaseException) -> None:
+        """Roll back the open batch, if any, for ``exc``."""
+        if (batch := self._end_batch()) is not None:
+            batch.__exit__(type(exc), exc, exc.__traceback__)
+
+    def _exchange(self, buyer_id: int | None = None) -> Exchange:
+        """The exchange in the open batch, as the buyer ``buyer_id`` or (None) as itself,
+        which is what the centers' simulated agents act as."""
+        principal = None
+        if buyer_id is not None:
+            principal = self.principals.setdefault(buyer_id, Principal(buyer_id, OrgRole.BUYER))
+        return Exchange(self._open(), self.clock, self.settings, principal, cache=self.cache)
+
+    # -- events -------------------------------------------------------------------------
     def _started(self, exchange: Exchange, lease: Lease) -> None:
         start_lease(exchange, lease.id)
-        self.push(self.clock.now() + timedelta(seconds=lease.duration_s), "finish", lease.id)
+        at = self.clock.now() + timedelta(seconds=lease.duration_s)
+        self.push(at, "finish", (lease.id, lease.pool_id))
 
     def _arrive(self, buyer_id: int, data: RequestIn) -> None:
-        principal = self.principals.setdefault(buyer_id, Principal(buyer_id, OrgRole.BUYER))
-        with self.db.transaction() as session:
-            exchange = Exchange(session, self.clock, self.settings, principal)
-            request = exchange.submit(data, cache=self.cache)
-            if request.status is RequestStatus.PLACED:
-                lease = exchange.list_leases(status=LeaseStatus.PLACED, limit=1)[0]
-                system = Exchange(session, self.clock, self.settings)
-                self._started(system, lease)
+        request = self._exchange(buyer_id).submit(data, cache=self.cache)
+        if request.status is RequestStatus.PLACED:
+            system = self._exchange()
+            lease = work_repo.live_lease_of(system.session, request.id)
+            if lease is None:  # pragma: no cover - placed in this very transaction
+                raise RuntimeError(f"request {request.id} is placed but has no live lease")
+            self._started(system, lease)
 
-    def _finish(self, lease_id: int) -> None:
-        with self.db.transaction() as session:
-            exchange = Exchange(session, self.clock, self.settings, cache=self.cache)
-            if not finish_lease(exchange, lease_id):
-                return
-        self.freed = True
+    def _finish(self, lease_id: int, pool_id: int) -> None:
+        if finish_lease(self._exchange(), lease_id):
+            self.cache.stale({pool_id})  # its cards are free in the open batch
+            self.freed = True
 
     def _queue_pass(self) -> None:
         if self.freed:
             self.freed = False
+            self._commit()  # the pass places in transactions of its own
             if place_queued(self.db, self.clock, self.settings, cache=self.cache):
                 # Every earlier lease started on placement, so all placed ones are new.
-                with self.db.transaction() as session:
-                    system = Exchange(session, self.clock, self.settings)
-                    for lease in system.list_leases(status=LeaseStatus.PLACED, limit=100_000):
-                        self._started(system, lease)
+                system = self._exchange()
+                for lease in system.list_leases(status=LeaseStatus.PLACED, limit=100_000):
+                    self._started(system, lease)
         if self.clock.now() + QUEUE_PASS <= self.end:
             self.push(self.clock.now() + QUEUE_PASS, "queue", None)
 
