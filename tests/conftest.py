@@ -73,6 +73,27 @@ with warnings.catch_warnings(), contextlib.suppress(ImportError):
     import hypothesis.extra._patching  # noqa: F401
 
 
+DATABASE_FREE = ("engine", "sim", "catalog", "bench")
+"""Test folders that never open a database: run once, in the suite's SQLite pass. When
+the suite's database is PostgreSQL they are deselected (pytest says how many), so the
+PostgreSQL pass spends its time on what the database changes."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    url = os.environ.get(TEST_DB_ENV, "")
+    if not (url and _is_postgres(url)):
+        return
+    here = Path(__file__).resolve().parent
+    free = tuple(here / name for name in DATABASE_FREE)
+    kept, dropped = [], []
+    for item in items:
+        path = Path(item.path)
+        (dropped if any(path.is_relative_to(f) for f in free) else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item) -> None:
     """Drop Hypothesis's failing-example patch request (the report still shows them)."""

@@ -128,19 +128,22 @@ class SnapshotCache:
         re-read of committed rows must still leave taken."""
 
     def get(self, session: Session) -> Snapshot:
-        """The snapshot, brought up to the epoch committed now."""
+        """The snapshot, brought up to the epoch committed now and to what this
+        transaction itself changed."""
+        if capacity_repo.pending_structure(session):
+            return load_snapshot(session)  # its own pools: a view for it alone
         now = capacity_repo.epoch(session)
+        mine = capacity_repo.pending(session)
+        if mine:  # what it reads includes this transaction's own changes
+            capacity_repo.on_rollback(session, partial(self.stale, mine))
         with self.lock:
-            snap, at, stale = self._snapshot, self._at, frozenset(self._stale)
+            snap, at, stale = self._snapshot, self._at, frozenset(self._stale) | mine
             same = (at.generation, at.structure) == (now.generation, now.structure)
             if snap is not None and same:
                 if at.epoch == now.epoch and not stale:
                     return snap
             else:
                 snap = None
-        mine = capacity_repo.pending(session)
-        if mine:  # what it reads includes this transaction's own changes
-            capacity_repo.on_rollback(session, partial(self.stale, mine))
         if snap is None:
             fresh, owners = _build(capacity_repo.snapshot_rows(session))
             with self.lock:

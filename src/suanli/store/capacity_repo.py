@@ -35,6 +35,11 @@ def pending(session: Session) -> frozenset[int]:
     return frozenset(session.info.get(_CHANGED, ()))
 
 
+def pending_structure(session: Session) -> bool:
+    """Whether this transaction changed pools or centers (not yet committed)."""
+    return bool(session.info.get(_STRUCTURE))
+
+
 def keep_only(session: Session, pools: frozenset[int]) -> None:
     """Forget changes noted after ``pools`` (what :func:`pending` said before a savepoint
     that was then rolled back): they did not happen."""
