@@ -36,7 +36,7 @@ import pytest
 import uvicorn
 from hypothesis import settings as hypothesis_settings
 from psycopg import sql
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
 from suanli.api import create_app
@@ -277,6 +277,21 @@ def assert_books_balance(db: Database) -> None:
     assert unbalanced_transactions(db) == []
     assert negative_floored_accounts(db) == []
     assert postings_total(db) == 0
+
+
+@contextlib.contextmanager
+def statements(db: Database) -> Iterator[list[str]]:
+    """The SQL sent to ``db`` while the block runs (a server in this process included)."""
+    seen: list[str] = []
+
+    def collect(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", collect)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", collect)
 
 
 def wait_until(

@@ -8,14 +8,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 
-from conftest import row_counts
+from conftest import row_counts, statements
 from suanli.api.limits import RateLimiter, caller_of
 from suanli.kit.clock import SystemClock
 from suanli.orgs.service import create_key, create_org
@@ -170,21 +168,6 @@ def new_key(db: Database, role: OrgRole = OrgRole.BUYER) -> str:
     with db.transaction() as session:
         org = create_org(session, SystemClock(), name=f"{role}-{uuid.uuid4().hex[:8]}", role=role)
         return create_key(session, SystemClock(), org.id, "tests").secret
-
-
-@contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    """The SQL the database is sent while the block runs (the server is in this process)."""
-    seen: list[str] = []
-
-    def collect(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", collect)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", collect)
 
 
 def bearer(key: str) -> dict[str, str]:

@@ -14,10 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from conftest import statements
 from suanli.store import Database
 from suanli.store.orgs_repo import get_meta, set_meta
 
@@ -53,21 +54,6 @@ def writer_holding_the_lock(db: Database, key: str = "held") -> Iterator[None]:
         done.set()
         thread.join(30)
     assert not failures, failures
-
-
-@contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    """The SQL the engine sends while the block runs."""
-    seen: list[str] = []
-
-    def collect(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", collect)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", collect)
 
 
 def _read_only(session: Session) -> bool:
