@@ -37,8 +37,9 @@ export async function render(main, me) {
           try {
             const updated = await api(`/v1/pools/${pool.id}`, { method: "PATCH", body: { price_fen: fen } });
             input.value = (updated.price_fen / 100).toFixed(2);
+            // the input shows the new price; nothing else on the page depends on it, so
+            // the page is not drawn again (which replaced the inputs under the user)
             toast(`${pool.name}: ${yuan(updated.price_fen)} ${t("buy.perhour")}`);
-            await render(main, me);
           } catch (err) {
             toast(problem(err), true);
           }
